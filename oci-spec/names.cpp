@@ -1,0 +1,1 @@
+// (capability/rlimit tables are added with the parser)
