@@ -959,7 +959,7 @@ int cmd_attack_exe(int argc, char** argv) {
             while (struct dirent* e = readdir(d)) {
                 if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
                 if (atoi(e->d_name) == getpid()) continue;
-                char path[64], target[4096];
+                char path[300], target[4096];
                 snprintf(path, sizeof path, "/proc/%s/exe", e->d_name);
                 ssize_t n = readlink(path, target, sizeof target - 1);
                 if (n < 0) continue;
@@ -970,7 +970,8 @@ int cmd_attack_exe(int argc, char** argv) {
                 for (int i = 0; i < n_seen_targets; ++i)
                     if (!strncmp(seen_targets[i], target, sizeof seen_targets[i] - 1)) known = true;
                 if (!known && n_seen_targets < 8) {
-                    snprintf(seen_targets[n_seen_targets], sizeof seen_targets[0], "%s", target);
+                    target[sizeof seen_targets[0] - 1] = '\0';
+                    memcpy(seen_targets[n_seen_targets], target, sizeof seen_targets[0]);
                     ++n_seen_targets;
                 }
                 int wfd = open(path, O_WRONLY | O_CLOEXEC);
