@@ -4,6 +4,7 @@
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <string>
