@@ -125,6 +125,8 @@ Started spawn(const Command& cmd, std::string& error)
     return {pid, pidfd};
 }
 
+double tv_ms(const struct timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3; }
+
 void finish(Outcome& out, pid_t pid, Status if_ok)
 {
     int status = 0;
@@ -134,6 +136,7 @@ void finish(Outcome& out, pid_t pid, Status if_ok)
     out.end_ms = now_ms();
     out.wait_status = status;
     out.maxrss_kib = ru.ru_maxrss;
+    out.cpu_ms = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
     if (if_ok != Status::ok) {
         out.status = if_ok;
         return;
@@ -286,6 +289,7 @@ struct TreeWire {
     double start_ms;
     double end_ms;
     long maxrss_kib;
+    double cpu_ms;
     long tree_maxrss_kib;
     int orphans;
     int orphans_killed;
@@ -318,6 +322,7 @@ std::vector<pid_t> live_children()
     wire.start_ms = out.start_ms;
     wire.end_ms = out.end_ms;
     wire.maxrss_kib = out.maxrss_kib;
+    wire.cpu_ms = out.cpu_ms;
     std::snprintf(wire.error, sizeof wire.error, "%s", out.error.c_str());
     // Anything still around was orphaned by the command and reparented to us.
     double deadline = now_ms() + timeout_ms;
@@ -396,6 +401,7 @@ TreeOutcome run_tree(const Command& cmd, double timeout_ms)
     result.command.start_ms = wire.start_ms;
     result.command.end_ms = wire.end_ms;
     result.command.maxrss_kib = wire.maxrss_kib;
+    result.command.cpu_ms = wire.cpu_ms;
     result.command.error = wire.error;
     result.tree_maxrss_kib = wire.tree_maxrss_kib;
     result.orphans = wire.orphans;

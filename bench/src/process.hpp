@@ -38,6 +38,7 @@ struct Outcome {
     double start_ms = 0;  // before fork()
     double end_ms = 0;    // after wait4()
     long maxrss_kib = 0;  // ru_maxrss from wait4: the command and the descendants it reaped
+    double cpu_ms = 0;    // ru_utime + ru_stime from wait4, same processes
     std::string error;    // set unless status is ok
 
     bool ok() const { return status == Status::ok; }
