@@ -1,0 +1,380 @@
+// create / start / state / kill / delete / run / list / ps / pause / resume.
+#include "runtime/container.hpp"
+
+#include "cgroups/manager.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "common/syscalls.hpp"
+#include "runtime/linux/console.hpp"
+#include "runtime/linux/hooks.hpp"
+#include "runtime/process/spawn.hpp"
+#include "runtime/process/supervise.hpp"
+#include "runtime/state_store.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <functional>
+
+namespace hull::runtime {
+
+namespace {
+
+// Runs `fn` on scope exit unless committed: the undo half of every create step.
+class Undo {
+public:
+    explicit Undo(std::function<void()> fn) : fn_(std::move(fn)) {}
+    Undo(const Undo&) = delete;
+    ~Undo() {
+        if (fn_) fn_();
+    }
+    void commit() { fn_ = nullptr; }
+
+private:
+    std::function<void()> fn_;
+};
+
+Result<std::string> real_path(const std::string& path, std::string_view what) {
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) return fail_sys(cat(what, " ", q(path)));
+    return std::string(buf);
+}
+
+std::string state_json(const Record& r, oci::Status status) {
+    oci::State s;
+    s.id = r.id;
+    s.status = status;
+    s.pid = status == oci::Status::stopped ? 0 : r.pid;
+    s.bundle = r.bundle;
+    if (r.config.contains("annotations") && r.config["annotations"].is_object())
+        for (auto& [k, v] : r.config["annotations"].items())
+            if (v.is_string()) s.annotations[k] = v.get<std::string>();
+    return oci::to_json(s).dump();
+}
+
+Result<std::unique_ptr<cgroups::Manager>> manager_for(const Record& r) {
+    auto host = HULL_TRY(cgroups::detect_host());
+    return cgroups::load_manager(host, r.cgroup);
+}
+
+oci::Status status_of(const StateStore& store, const Record& r, const cgroups::Manager* mgr) {
+    bool frozen = false;
+    if (mgr) {
+        if (auto f = mgr->frozen(); f) frozen = *f;
+    }
+    return live_status(store, r, frozen);
+}
+
+std::vector<oci::Hook> hooks_of(const Record& r, const char* kind) {
+    // The record keeps the spec as JSON; parse only the hooks we need.
+    std::vector<oci::Hook> out;
+    if (!r.config.contains("hooks")) return out;
+    auto spec = oci::parse_config(r.config.dump());
+    if (!spec || !spec->hooks) return out;
+    const auto& h = *spec->hooks;
+    std::string_view k = kind;
+    if (k == "poststart") return h.poststart;
+    if (k == "poststop") return h.poststop;
+    return out;
+}
+
+// Waits up to `ms` for the process behind `pidfd` to exit.
+bool wait_exit(int pidfd, int ms) {
+    struct pollfd p = {pidfd, POLLIN, 0};
+    for (;;) {
+        int r = ::poll(&p, 1, ms);
+        if (r < 0 && errno == EINTR) continue;
+        return r > 0;
+    }
+}
+
+// A pidfd for the record's init, only if it is still the same process.
+UniqueFd open_init(const Record& r) {
+    if (r.pid <= 0) return {};
+    UniqueFd fd(sys::pidfd_open(r.pid, 0));
+    if (!fd) return {};
+    bool zombie = false;
+    if (process_start_time(r.pid, &zombie) != r.pid_start_time) return {};
+    return fd;
+}
+
+struct Created {
+    Record record;
+    process::ChildProcess init;
+    UniqueFd console_master;
+    std::vector<oci::Hook> poststart;
+};
+
+Result<Created> create_container(const Globals& g, const CreateOptions& o, bool foreground) {
+    HULL_TRY(validate_id(o.id));
+    std::string bundle = HULL_TRY(real_path(o.bundle, "bundle"));
+    oci::Spec spec = HULL_TRY(oci::load_config(bundle + "/config.json"));
+    if (!spec.process) return fail_msg("config.json: .process: required to create a container");
+    if (spec.root.path.empty()) return fail_msg("config.json: .root.path: required");
+    std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
+    std::string rootfs = HULL_TRY(real_path(root_path, "root.path"));
+    if (spec.process->terminal && o.console_socket.empty() && !foreground)
+        return fail_msg("cannot allocate a tty for a detached container without --console-socket");
+
+    StateStore store(g.root);
+    HULL_TRY(store.create_dir(o.id));
+    Undo remove_dir([&] { (void)store.remove(o.id); });
+
+    auto host = HULL_TRY(cgroups::detect_host());
+    cgroups::Config cg{spec.linux->cgroups_path, o.id, g.systemd_cgroup};
+    auto mgr = HULL_TRY_CTX(cgroups::make_manager(host, cg), "cgroup");
+    HULL_TRY_CTX(mgr->create(), "create cgroup");
+    Undo destroy_cgroup([&] { (void)mgr->destroy(); });
+
+    process::ContainerFacts facts{o.id, bundle, rootfs, o.no_pivot, o.no_new_keyring, o.preserve_fds};
+    auto plan = HULL_TRY(process::plan_container(spec, facts));
+
+    std::string fifo = store.fifo(o.id);
+    if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_sys(cat("mkfifo ", q(fifo)));
+    UniqueFd fifo_fd = HULL_TRY(fs::open(fifo, O_RDONLY | O_NONBLOCK));
+
+    UniqueFd console_ours, console_child;
+    if (spec.process->terminal) {
+        if (!o.console_socket.empty()) {
+            console_child = HULL_TRY(linux::connect_console_socket(o.console_socket));
+        } else {
+            int sv[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fail_sys("socketpair");
+            console_ours.reset(sv[0]);
+            console_child.reset(sv[1]);
+        }
+    }
+    UniqueFd listener;
+    if (spec.linux->seccomp && !spec.linux->seccomp->listener_path.empty())
+        listener = HULL_TRY_CTX(linux::connect_console_socket(spec.linux->seccomp->listener_path),
+                                "linux.seccomp.listenerPath");
+
+    auto [chan, chan_child] = HULL_TRY(process::Channel::pair());
+    process::InitFds fds;
+    fds.fifo = fifo_fd.get();
+    fds.console = console_child.get();
+    fds.seccomp_listener = listener.get();
+    auto init = HULL_TRY(process::spawn_container(plan, fds, chan, chan_child, mgr->clone_into_fd()));
+    fifo_fd.reset();
+    console_child.reset();
+    listener.reset();
+
+    Record rec;
+    rec.id = o.id;
+    rec.bundle = bundle;
+    rec.rootfs = rootfs;
+    rec.pid = init.pid();
+    rec.pid_start_time = process_start_time(init.pid());
+    rec.created = now_rfc3339();
+    rec.owner = ::geteuid();
+    rec.cgroup = mgr->save();
+    rec.config = oci::to_json(spec);
+
+    if (spec.process->oom_score_adj)
+        HULL_TRY_CTX(fs::write_file(cat("/proc/", init.pid(), "/oom_score_adj"), cat(*spec.process->oom_score_adj)),
+                     "set process.oomScoreAdj");
+    if (mgr->clone_into_fd() < 0) HULL_TRY_CTX(mgr->add_process(init.pid()), "join cgroup");
+    if (spec.linux->resources) HULL_TRY_CTX(mgr->apply(*spec.linux->resources), "linux.resources");
+
+    std::string creating = state_json(rec, oci::Status::creating);
+    HULL_TRY(chan.send(process::Msg::cgroup_done, 0, creating));
+    if (plan.runtime_hooks) {
+        HULL_TRY(chan.expect(process::Msg::hooks_request, "container namespaces"));
+        HULL_TRY(linux::run_hooks(spec.hooks->prestart, "prestart", creating));
+        HULL_TRY(linux::run_hooks(spec.hooks->create_runtime, "createRuntime", creating));
+        HULL_TRY(chan.send(process::Msg::hooks_done));
+    }
+    HULL_TRY_CTX(chan.expect(process::Msg::ready, "container init"), "create container");
+
+    Created c;
+    if (console_ours) c.console_master = HULL_TRY(linux::recv_fd(console_ours.get()));
+    HULL_TRY(store.save(rec));
+    if (!o.pid_file.empty())
+        HULL_TRY_CTX(fs::write_file_atomic(o.pid_file, cat(init.pid()), 0644), "write --pid-file");
+    if (spec.hooks) c.poststart = spec.hooks->poststart;
+
+    destroy_cgroup.commit();
+    remove_dir.commit();
+    c.record = std::move(rec);
+    c.init = std::move(init);
+    return c;
+}
+
+// Opens the start gate and waits until the init has exec'd (its end of exec.fifo closes on
+// execve), then runs the poststart hooks.
+Status start_container(const StateStore& store, const Record& rec, const std::vector<oci::Hook>& poststart) {
+    std::string fifo = store.fifo(rec.id);
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENXIO) return fail_msg(cat("cannot start container ", q(rec.id), ": its init is gone"));
+        return fail_sys(cat("open ", q(fifo)));
+    }
+    UniqueFd gate(fd);
+    if (::write(fd, "0", 1) != 1) return fail_sys(cat("write ", q(fifo)));
+    ::unlink(fifo.c_str());
+    UniqueFd pidfd = open_init(rec);
+    struct pollfd p[2] = {{fd, 0, 0}, {pidfd.get(), POLLIN, 0}};
+    while (::poll(p, pidfd ? 2 : 1, -1) < 0 && errno == EINTR) {
+    }
+    linux::run_hooks_warn(poststart, "poststart", state_json(rec, oci::Status::running));
+    return {};
+}
+
+}  // namespace
+
+Status create(const Globals& g, const CreateOptions& opts) {
+    auto c = HULL_TRY(create_container(g, opts, false));
+    // The init outlives us; whoever is our subreaper (the shim, conmon) reaps it.
+    c.init.release();
+    return {};
+}
+
+Status start(const Globals& g, const std::string& id) {
+    HULL_TRY(validate_id(id));
+    StateStore store(g.root);
+    auto lock = HULL_TRY(store.lock(id));
+    auto rec = HULL_TRY(store.load(id));
+    auto mgr = manager_for(rec);
+    auto st = status_of(store, rec, mgr ? mgr->get() : nullptr);
+    if (st == oci::Status::stopped) return fail_msg("cannot start a container that has stopped");
+    if (st != oci::Status::created) return fail_msg("cannot start an already running container");
+    return start_container(store, rec, hooks_of(rec, "poststart"));
+}
+
+Result<ContainerInfo> state(const Globals& g, const std::string& id) {
+    HULL_TRY(validate_id(id));
+    StateStore store(g.root);
+    auto rec = HULL_TRY(store.load(id));
+    auto mgr = manager_for(rec);
+    ContainerInfo info;
+    info.state.id = rec.id;
+    info.state.status = status_of(store, rec, mgr ? mgr->get() : nullptr);
+    info.state.pid = info.state.status == oci::Status::stopped ? 0 : rec.pid;
+    info.state.bundle = rec.bundle;
+    if (rec.config.contains("annotations") && rec.config["annotations"].is_object())
+        for (auto& [k, v] : rec.config["annotations"].items())
+            if (v.is_string()) info.state.annotations[k] = v.get<std::string>();
+    info.created = rec.created;
+    info.rootfs = rec.rootfs;
+    struct passwd* pw = ::getpwuid(rec.owner);
+    info.owner = pw ? pw->pw_name : cat(rec.owner);
+    return info;
+}
+
+Status kill(const Globals& g, const std::string& id, int sig, bool all) {
+    HULL_TRY(validate_id(id));
+    StateStore store(g.root);
+    auto rec = HULL_TRY(store.load(id));
+    auto mgr = manager_for(rec);
+    auto st = status_of(store, rec, mgr ? mgr->get() : nullptr);
+    if (st == oci::Status::stopped) return fail_msg("container not running");
+    if (all) {
+        if (!mgr) return fail(std::move(mgr.error()));
+        return (*mgr)->kill_all(sig);
+    }
+    UniqueFd pidfd = open_init(rec);
+    if (!pidfd) return fail_msg("container not running");
+    if (sys::pidfd_send_signal(pidfd.get(), sig, nullptr, 0) < 0) return fail_sys(cat("send signal ", sig));
+    return {};
+}
+
+Status remove(const Globals& g, const std::string& id, bool force) {
+    HULL_TRY(validate_id(id));
+    StateStore store(g.root);
+    auto lock = store.lock(id);
+    if (!lock) {
+        if (force && !fs::exists(store.dir(id))) return {};
+        return fail(std::move(lock.error()));
+    }
+    auto loaded = store.load(id);
+    if (!loaded) {
+        // A directory without a readable state is what a crashed create leaves: --force clears it.
+        if (force) return store.remove(id);
+        return fail(std::move(loaded.error()));
+    }
+    Record rec = std::move(*loaded);
+    auto mgr = manager_for(rec);
+    auto st = status_of(store, rec, mgr ? mgr->get() : nullptr);
+    if (st != oci::Status::stopped) {
+        if (!force)
+            return fail_msg(cat("cannot delete container ", q(id), " that is not stopped: ", oci::to_string(st)));
+        UniqueFd pidfd = open_init(rec);
+        if (mgr) (void)(*mgr)->kill_all(SIGKILL);
+        if (pidfd) {
+            sys::pidfd_send_signal(pidfd.get(), SIGKILL, nullptr, 0);
+            if (mgr && st == oci::Status::paused) (void)(*mgr)->set_frozen(false);
+            if (!wait_exit(pidfd.get(), 10000)) return fail_msg(cat("container ", q(id), " did not die after SIGKILL"));
+        }
+    }
+    if (mgr) HULL_TRY_CTX((*mgr)->destroy(), "remove cgroup");
+    HULL_TRY(store.remove(id));
+    linux::run_hooks_warn(hooks_of(rec, "poststop"), "poststop", state_json(rec, oci::Status::stopped));
+    return {};
+}
+
+Result<int> run(const Globals& g, const RunOptions& opts) {
+    auto c = HULL_TRY(create_container(g, opts, !opts.detach));
+    StateStore store(g.root);
+    if (auto r = start_container(store, c.record, c.poststart); !r) {
+        c.init.kill_and_reap();
+        (void)remove(g, opts.id, true);
+        return fail(std::move(r.error()));
+    }
+    if (opts.detach) {
+        c.init.release();
+        return 0;
+    }
+    auto code = process::supervise(c.init, c.console_master);
+    if (!opts.keep) {
+        if (auto r = remove(g, opts.id, true); !r) log::warn(r.error().message());
+    }
+    return code;
+}
+
+Result<std::vector<ContainerInfo>> list(const Globals& g) {
+    StateStore store(g.root);
+    std::vector<ContainerInfo> out;
+    for (const auto& id : HULL_TRY(store.ids())) {
+        auto info = state(g, id);
+        if (info) out.push_back(std::move(*info));
+    }
+    return out;
+}
+
+Result<std::vector<pid_t>> pids(const Globals& g, const std::string& id) {
+    HULL_TRY(validate_id(id));
+    StateStore store(g.root);
+    auto rec = HULL_TRY(store.load(id));
+    auto mgr = HULL_TRY(manager_for(rec));
+    return mgr->pids();
+}
+
+Status pause(const Globals& g, const std::string& id) {
+    HULL_TRY(validate_id(id));
+    StateStore store(g.root);
+    auto rec = HULL_TRY(store.load(id));
+    auto mgr = HULL_TRY(manager_for(rec));
+    auto st = status_of(store, rec, mgr.get());
+    if (st != oci::Status::running) return fail_msg(cat("container ", q(id), " is not running"));
+    return mgr->set_frozen(true);
+}
+
+Status resume(const Globals& g, const std::string& id) {
+    HULL_TRY(validate_id(id));
+    StateStore store(g.root);
+    auto rec = HULL_TRY(store.load(id));
+    auto mgr = HULL_TRY(manager_for(rec));
+    auto st = status_of(store, rec, mgr.get());
+    if (st != oci::Status::paused) return fail_msg(cat("container ", q(id), " is not paused"));
+    return mgr->set_frozen(false);
+}
+
+}  // namespace hull::runtime
