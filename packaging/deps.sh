@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs what building and testing hull needs, from Debian 12's archive. Idempotent.
+set -eu
+pkgs="build-essential cmake pkg-config libseccomp-dev libcap-dev nlohmann-json3-dev libcli11-dev
+      libgtest-dev libgmock-dev busybox-static iproute2 util-linux"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "deps.sh: run as root to install:$missing" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
