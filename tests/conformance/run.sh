@@ -3,19 +3,23 @@
 # validation/ and its runtimetest) against a runtime binary.
 #
 #   tests/conformance/run.sh [--runtime PATH] [--only PATTERN] [--keep-logs DIR]
-#                            [--timeout SECONDS] [--list]
+#                            [--expect FILE] [--timeout SECONDS] [--list]
 #
 #   --runtime PATH    runtime to test (default: <repo>/build/bin/hull)
 #   --only PATTERN    run only test files whose name matches this extended
 #                     regular expression, e.g. 'hooks|linux_cgroups_pids'
 #   --keep-logs DIR   keep each file's TAP output, stderr and the runtime
 #                     command lines it issued in DIR/<name>.{tap,stderr,runtime}
+#   --expect FILE     test files expected to fail, one "name reason" a line
+#                     (# starts a comment); their failures print as XFAIL
+#                     and do not count as failed, their passes as XPASS
 #   --timeout SECONDS time limit for one test file (default 60)
 #   --list            print the test file names and exit
 #
-# Prints "PASS name", "FAIL name: reason" or "SKIP name: reason" for every
-# test file and closes with "N passed, M failed, K skipped". Exits 0 when
-# nothing failed, 1 when something did, 2 when the suite could not be set up.
+# Prints "PASS name", "FAIL name: reason" or "SKIP name: reason" (and, with
+# --expect, "XFAIL name: reason" or "XPASS name") for every test file and
+# closes with "N passed, M failed, K skipped". Exits 0 when nothing failed
+# unexpectedly, 1 when something did, 2 when the suite could not be set up.
 #
 # The suite is built offline from Debian's source package, with Debian's Go
 # toolchain and golang-*-dev packages (installed with apt-get when missing),
@@ -32,8 +36,10 @@
 # Must run as root. See KNOWN.md for files that fail for reasons of the suite
 # or of the host rather than of the runtime.
 set -euo pipefail
+export LC_ALL=C
 
-readonly HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly HERE
 
 # The suite's source. Debian's bookworm source package
 # (0.9.0+git20220423.g0105384-2) has no .orig tarball on the mirror this
@@ -48,13 +54,13 @@ readonly SRC_SHA256=203989a1ea98cf2aaced79155bbda09270b20db19b03376dde91ab12e5e6
 readonly MIRROR=${HULL_CONFORMANCE_MIRROR:-http://deb.debian.org/debian}
 
 # Bump when the way the suite is built changes, so stale caches are rebuilt.
-readonly BUILD_RECIPE=1
+readonly BUILD_RECIPE=2
 
 # Debian packages needed to build the suite. golang-golang-x-sys-dev and the
 # rest are what validation/, cmd/runtimetest and the runtime-tools packages
 # they use import; golang-gopkg-yaml.v2-dev is for our tap-go stand-in.
 readonly BUILD_PACKAGES=(
-	golang-go gcc libc6-dev xz-utils
+	golang-go xz-utils
 	golang-github-blang-semver-dev
 	golang-github-google-uuid-dev
 	golang-github-hashicorp-go-multierror-dev
@@ -72,6 +78,7 @@ readonly BUILD_PACKAGES=(
 runtime=""
 only=""
 keep_logs=""
+expect_file=""
 timeout_s=60
 list_only=0
 
@@ -81,7 +88,7 @@ die() {
 }
 
 usage() {
-	sed -n '5,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '5,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -93,6 +100,8 @@ while (($#)); do
 	--only=*) only=${1#*=}; shift ;;
 	--keep-logs) (($# >= 2)) || usage; keep_logs=$2; shift 2 ;;
 	--keep-logs=*) keep_logs=${1#*=}; shift ;;
+	--expect) (($# >= 2)) || usage; expect_file=$2; shift 2 ;;
+	--expect=*) expect_file=${1#*=}; shift ;;
 	--timeout) (($# >= 2)) || usage; timeout_s=$2; shift 2 ;;
 	--timeout=*) timeout_s=${1#*=}; shift ;;
 	--list) list_only=1; shift ;;
@@ -118,6 +127,21 @@ if ((!list_only)); then
 	runtime=$(realpath "$runtime")
 fi
 
+# name -> reason, from --expect.
+declare -A expected=()
+if [[ -n $expect_file ]]; then
+	[[ -r $expect_file ]] || die "cannot read \`$expect_file\`"
+	lineno=0
+	while IFS= read -r line || [[ -n $line ]]; do
+		lineno=$((lineno + 1))
+		line=${line%%#*}
+		read -r name reason <<<"$line" || true
+		[[ -n ${name-} ]] || continue
+		[[ -n ${reason-} ]] || die "\`$expect_file\` line $lineno: \`$name\` has no reason"
+		expected[$name]=$reason
+	done <"$expect_file"
+fi
+
 case "$(uname -m)" in
 x86_64) goarch=amd64 ;;
 i?86) goarch=386 ;;
@@ -138,11 +162,13 @@ install_build_packages() {
 	((${#missing[@]})) || return 0
 	echo "conformance: installing ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y --no-install-recommends "${missing[@]}" >"$cache_root/apt.log" 2>&1; then
+	if ! apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}" >"$cache_root/apt.log" 2>&1; then
 		# A fresh machine may never have fetched the package lists.
-		apt-get update >>"$cache_root/apt.log" 2>&1 &&
-			apt-get install -y --no-install-recommends "${missing[@]}" >>"$cache_root/apt.log" 2>&1 ||
-			{ tail -n 20 "$cache_root/apt.log" >&2; die "apt-get install failed (log: $cache_root/apt.log)"; }
+		if ! { apt-get -o DPkg::Lock::Timeout=300 update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}"; } \
+			>>"$cache_root/apt.log" 2>&1; then
+			tail -n 20 "$cache_root/apt.log" >&2
+			die "apt-get install failed (log: $cache_root/apt.log)"
+		fi
 	fi
 }
 
@@ -185,8 +211,12 @@ build_suite() {
 	# The name makes it the first file of package main; see the file.
 	cp "$HERE/runtimetest_nofile.go" "$rt/cmd/runtimetest/0_hull_nofile.go"
 
-	export GO111MODULE=off GOPATH=$gopath:/usr/share/gocode GOFLAGS= GOPROXY=off
-	export GOCACHE=$cache_root/gocache GOTOOLCHAIN=local
+	# Offline, GOPATH mode: runtime-tools' own packages come from $gopath,
+	# everything else from Debian's golang-*-dev packages. No cgo anywhere:
+	# a cgo runtimetest starts threads with clone3, which the suite's
+	# default seccomp profile answers with EPERM, and gcc is not needed.
+	export GO111MODULE=off GOPATH=$gopath:/usr/share/gocode GOFLAGS='' GOPROXY=off
+	export GOCACHE=$cache_root/gocache GOTOOLCHAIN=local CGO_ENABLED=0
 	local tests=()
 	local d
 	for d in "$rt"/validation/*/; do
@@ -198,9 +228,8 @@ build_suite() {
 	mkdir -p "$work/bin/tests"
 	(
 		cd "$rt"
-		# Static, so it runs in any rootfs, and pure Go: a cgo runtimetest
-		# starts threads with clone3, which the suite's seccomp tests forbid.
-		CGO_ENABLED=0 go build -tags "netgo osusergo" -o "$work/bin/runtimetest" ./cmd/runtimetest
+		# Static (no cgo), so it runs in any rootfs, as upstream's Makefile.
+		go build -tags "netgo osusergo" -o "$work/bin/runtimetest" ./cmd/runtimetest
 		go build -o "$work/bin/tests/" "${tests[@]}"
 	) >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "building the suite failed"; }
 
@@ -234,6 +263,9 @@ prepare_suite() {
 			fetch_source
 			build_suite "$suite"
 			echo "conformance: built the suite in $((SECONDS - start))s into $suite" >&2
+			# Builds of other versions or recipes are stale now.
+			find "$cache_root" -mindepth 1 -maxdepth 1 -name 'suite-*' ! -path "$suite" \
+				-exec rm -rf {} + 2>/dev/null || true
 		fi
 		exec 8>&-
 	fi
@@ -250,6 +282,11 @@ for t in "${all_tests[@]}"; do
 	fi
 done
 ((${#selected[@]})) || die "no test file matches \`$only\`"
+for t in "${!expected[@]}"; do
+	if [[ ! -x $suite/tests/$t ]]; then
+		echo "conformance: \`$expect_file\` names \`$t\`, which is no test file" >&2
+	fi
+done
 
 if ((list_only)); then
 	printf '%s\n' "${selected[@]}"
@@ -288,6 +325,7 @@ trap 'exit 130' INT TERM
 if [[ -n $keep_logs ]]; then
 	mkdir -p "$keep_logs"
 	keep_logs=$(realpath "$keep_logs")
+	: >"$keep_logs/summary"
 fi
 
 # RUNTIME points at this wrapper: it gives every test file a private state
@@ -307,9 +345,15 @@ chmod 755 "$run_root/runtime"
 # Kills every process in a cgroup directory and below, then removes the
 # directories, deepest first.
 reap_cgroup_tree() {
-	local top=$1 dir pid try
+	local top=$1 dir pid
+	# Only real cgroup directories: a test may run with some hierarchy
+	# masked by a tmpfs, whose plain directories are not ours to empty.
+	case "$(stat -f -c %T "$top" 2>/dev/null)" in
+	cgroupfs | cgroup2fs) ;;
+	*) return 0 ;;
+	esac
 	while read -r dir; do
-		for try in 1 2 3 4 5 6 7 8 9 10; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
 			if [[ -w $dir/cgroup.kill ]]; then
 				echo 1 >"$dir/cgroup.kill" 2>/dev/null || true
 			elif [[ -r $dir/cgroup.procs ]]; then
@@ -347,11 +391,15 @@ reap_cgroups() {
 	done < <(find /sys/fs/cgroup -mindepth 2 -type d \( -false "${expr[@]}" \) -prune -print 2>/dev/null)
 }
 
-# Kills and deletes every container a test file left, kills what is left of
-# its process group, and removes its cgroups and temporary files.
+# Kills what is left of a test file's process group (helpers such as the
+# `unshare ... sleep 10000` of the namespace tests), kills and deletes every
+# container it left, and removes its cgroups and stray mounts.
 cleanup_test() {
 	local dir=$1 pgid=$2 ids=() id
 	local state=$dir/state
+	if [[ -n $pgid ]]; then
+		kill -KILL -- "-$pgid" 2>/dev/null || true
+	fi
 	if [[ -f $dir/ids ]]; then
 		mapfile -t ids <"$dir/ids"
 	fi
@@ -367,9 +415,6 @@ cleanup_test() {
 		timeout 10 "$runtime" --root "$state" kill "$id" KILL >/dev/null 2>&1 || true
 		timeout 10 "$runtime" --root "$state" delete --force "$id" >/dev/null 2>&1 || true
 	done
-	if [[ -n $pgid ]]; then
-		kill -KILL -- "-$pgid" 2>/dev/null || true
-	fi
 	reap_cgroups "${ids[@]}"
 	# The bundles sit in TMPDIR; a runtime could have left a mount in one.
 	if [[ -d $dir ]]; then
@@ -384,6 +429,8 @@ cleanup_test() {
 passed=0
 failed=0
 skipped=0
+xfailed=0
+xpassed=0
 
 # Whether a cgroup v1 hierarchy with this controller is mounted.
 has_v1_controller() {
@@ -509,7 +556,8 @@ tap_summary() {
 	}' "$1"
 }
 
-# Turns a file's exit status and TAP output into one result line.
+# Turns a file's exit status and TAP output into one result line, left in
+# result_line.
 judge() {
 	local name=$1 rc=$2 tap=$3 stderr=$4
 	local results skips failures reason="" last
@@ -532,14 +580,21 @@ judge() {
 	else
 		reason=""
 	fi
-	if [[ -n $reason ]]; then
-		echo "FAIL $name: $reason"
+	if [[ -n $reason && -v expected[$name] ]]; then
+		result_line="XFAIL $name: $reason"
+		xfailed=$((xfailed + 1))
+	elif [[ -n $reason ]]; then
+		result_line="FAIL $name: $reason"
 		failed=$((failed + 1))
 	elif ((results > 0 && skips == results)); then
-		echo "SKIP $name: $(grep -m1 -oP '^ok [0-9]+ # SKIP \K.*' "$tap")"
+		result_line="SKIP $name: $(grep -m1 -oP '^ok [0-9]+ # SKIP \K.*' "$tap")"
 		skipped=$((skipped + 1))
+	elif [[ -v expected[$name] ]]; then
+		result_line="XPASS $name"
+		passed=$((passed + 1))
+		xpassed=$((xpassed + 1))
 	else
-		echo "PASS $name"
+		result_line="PASS $name"
 		passed=$((passed + 1))
 	fi
 }
@@ -548,7 +603,7 @@ judge() {
 # (runtimetest and the rootfs tarball, which the suite finds by relative
 # path) as working directory.
 run_test() {
-	local name=$1 dir=$run_root/$1 rc=0
+	local name=$1 dir=$run_root/$1 rc=0 started=$EPOCHREALTIME
 	mkdir -p "$dir/tmp" "$dir/state"
 	chmod 755 "$dir" "$dir/tmp"
 	: >"$dir/ids"
@@ -567,7 +622,10 @@ run_test() {
 	cleanup_test "$dir" "$current_pgid"
 	current_pgid=""
 	judge "$name" "$rc" "$dir/tap" "$dir/stderr"
+	echo "$result_line"
 	if [[ -n $keep_logs ]]; then
+		awk -v a="$started" -v b="$EPOCHREALTIME" -v r="$result_line" \
+			'BEGIN { printf "%6.1fs %s\n", b - a, r }' >>"$keep_logs/summary"
 		cp "$dir/tap" "$keep_logs/$name.tap"
 		cp "$dir/stderr" "$keep_logs/$name.stderr"
 		cp "$dir/runtime.log" "$keep_logs/$name.runtime"
@@ -575,18 +633,23 @@ run_test() {
 	rm -rf "$dir"
 }
 
-
 echo "conformance: runtime-tools $(cat "$suite/VERSION") against $runtime" >&2
 start=$SECONDS
 for t in "${selected[@]}"; do
 	gap=$(host_gap "$t")
 	if [[ -n $gap ]]; then
 		echo "SKIP $t: $gap"
+		if [[ -n $keep_logs ]]; then
+			printf '%6.1fs %s\n' 0 "SKIP $t: $gap" >>"$keep_logs/summary"
+		fi
 		skipped=$((skipped + 1))
 	else
 		run_test "$t"
 	fi
 done
 echo "conformance: ${#selected[@]} files in $((SECONDS - start))s" >&2
+if [[ -n $expect_file ]]; then
+	echo "conformance: $xfailed expected failures, $xpassed unexpected passes (see \`$expect_file\`)" >&2
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

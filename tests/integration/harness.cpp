@@ -270,6 +270,26 @@ std::vector<int> host_processes_mentioning(const std::string& needle) {
     return pids;
 }
 
+std::vector<fs::path> host_cgroups_mentioning(const std::string& needle) {
+    std::vector<fs::path> hits;
+    std::error_code ec;
+    // Shallow on purpose: runtimes put containers near the top (`/<id>`,
+    // `/system.slice/<prefix>-<id>.scope`), and a full walk is slow.
+    auto walk = [&](auto&& self, const fs::path& dir, int depth) -> void {
+        if (depth > 3) return;
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
+            if (!e.is_directory(ec) || e.is_symlink(ec)) continue;
+            if (e.path().filename().string().find(needle) != std::string::npos) {
+                hits.push_back(e.path());
+                continue;
+            }
+            self(self, e.path(), depth + 1);
+        }
+    };
+    walk(walk, "/sys/fs/cgroup", 0);
+    return hits;
+}
+
 bool remove_tree(const fs::path& dir) {
     const std::string d = dir.string();
     for (int round = 0; round < 8; ++round) {
@@ -415,6 +435,16 @@ void RuntimeTest::TearDown() {
         ADD_FAILURE() << "process " << pid << " from the test bundle survived `delete --force`";
         kill(pid, SIGKILL);
     }
+    for (const std::string& id : ids_) {
+        // Depth first, so nested cgroups go before their parents.
+        auto cgroups = host_cgroups_mentioning(id);
+        std::sort(cgroups.begin(), cgroups.end(),
+                  [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
+        for (const fs::path& cg : cgroups) {
+            ADD_FAILURE() << "cgroup " << cg << " survived `delete --force`";
+            rmdir(cg.c_str());
+        }
+    }
     for (const std::string& ns : netns_mounts_) {
         umount2(ns.c_str(), MNT_DETACH);
         unlink(ns.c_str());
@@ -540,6 +570,8 @@ void RuntimeTest::expect_nothing_left(const std::string& id, const fs::path& bun
     }
     auto mounts = host_mounts_mentioning(bundle.string());
     EXPECT_TRUE(mounts.empty()) << "host mount left for the bundle: " << mounts.front();
+    auto cgroups = host_cgroups_mentioning(id);
+    EXPECT_TRUE(cgroups.empty()) << "cgroup left: " << cgroups.front();
     std::vector<int> procs;
     // The runtime's helpers may take a moment to exit after reporting failure.
     poll_until([&] { return (procs = host_processes_mentioning(bundle.string())).empty(); }, 3s);

@@ -86,6 +86,10 @@ std::vector<std::string> host_mounts_mentioning(const std::string& needle);
 // Host pids (other than ours) whose cmdline, root or cwd mention `needle`.
 std::vector<int> host_processes_mentioning(const std::string& needle);
 
+// cgroup directories (up to three levels below /sys/fs/cgroup and each v1
+// hierarchy) whose name contains `needle`.
+std::vector<fs::path> host_cgroups_mentioning(const std::string& needle);
+
 // Lazily unmount everything below `dir` (deepest first), then delete the
 // tree without crossing into other filesystems. Returns false (and leaves
 // the tree) if a mount below it could not be removed.

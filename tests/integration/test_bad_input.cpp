@@ -111,9 +111,9 @@ TEST_F(BadInputTest, HostileIdsAreRejected) {
         ASSERT_TRUE(r.ok()) << "a valid container fails in the sandbox: " << r.describe();
     }
 
-    const std::vector<std::string> hostile = {
-        "../x", "/etc", "..", ".", "a/b", "../../../../../../../../etc", "x\ny", "", "with space", "id\\with\\backslash",
-        std::string(1024, 'a')};
+    const std::vector<std::string> hostile = {"../x", "/etc", "..", ".", "a/b", "../../../../../../../../etc",
+                                              "x\ny", "", "with space", "id\\with\\backslash",
+                                              std::string(1024, 'a')};
     for (const std::string& id : hostile) {
         SCOPED_TRACE("id `" + id + "`");
         ProcResult c = rt({"create", "--bundle", bundle_.string(), id}, sandbox);

@@ -2,6 +2,7 @@
 // kernel's side (control files appearing in new cgroups) is played by the test where needed.
 #include "cgroups/fs_manager.hpp"
 
+#include "common/strings.hpp"
 #include "helpers.hpp"
 
 #include <unistd.h>
