@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,6 +23,10 @@ struct Host {
     std::string unified_mount;                     // cgroup2 mount point, empty if none
     std::vector<std::pair<std::string, std::string>> v1;  // (controller list as mounted, mount point)
     bool systemd_running = false;
+    // mountinfo's root field of each cgroup mount (mount point -> path inside the hierarchy
+    // that is mounted there; "/" unless /sys/fs/cgroup was bind-mounted from a subtree, as in
+    // some containers). Needed to map /proc/self/cgroup paths onto mount points.
+    std::map<std::string, std::string> mount_roots;
 };
 
 // Reads /proc/self/mountinfo once. `mountinfo_text` lets unit tests pass a fixture.
@@ -46,12 +51,19 @@ public:
     // A directory fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when that cannot
     // place the child everywhere it must go (v1 or hybrid hosts).
     virtual int clone_into_fd() const = 0;
-    // Processes currently in the container's cgroup (any hierarchy that lists them).
+    // Processes currently in the container's cgroup, child cgroups included (read from a
+    // hierarchy every task is in: v1 pids or freezer, else cgroup2). Empty once it is gone.
     virtual Result<std::vector<pid_t>> pids() const = 0;
-    // Sends `sig` to every process in the cgroup (cgroup.kill for SIGKILL on v2 when present).
+    // Sends `sig` to every process in the cgroup (cgroup.kill for SIGKILL on v2 when present;
+    // otherwise freeze, signal until no new pid shows up, thaw, so a fork loop cannot escape).
+    // A paused container stays frozen unless the signal is SIGKILL.
     virtual Status kill_all(int sig) = 0;
-    // Applies linux.resources. (The quotas issue fills this in; until then only what is
-    // trivially safe, and an error for what is asked but not supported.)
+    // Applies linux.resources: devices (the v1 whitelist; on a pure v2 host not enforced until
+    // the quotas issue adds the eBPF filter, noted in the debug log), pids, memory, cpu,
+    // cpuset, and `unified` (v2 only). A limit whose controller is not mounted is an error.
+    // blockIO, hugepageLimits, network and rdma are not applied yet: a warning is logged
+    // (Kubernetes sends hugepage limits for every container, so refusing them would break it).
+    // Callers wanting runc's behaviour append default_device_rules() to the device rules.
     virtual Status apply(const oci::Resources& resources) = 0;
     // Freezes or thaws every task (v2 cgroup.freeze, v1 freezer).
     virtual Status set_frozen(bool frozen) = 0;
@@ -62,12 +74,23 @@ public:
 
     // What `state` keeps so later commands can rebuild the manager without the spec.
     virtual nlohmann::json save() const = 0;
-    // Absolute cgroup path as seen in /proc/<pid>/cgroup (for the cgroup namespace root).
+    // Absolute cgroup path as seen in /proc/<pid>/cgroup (for the cgroup namespace root): the
+    // cgroup2 line's on unified and hybrid hosts, the pids hierarchy's on legacy ones.
     virtual std::string path() const = 0;
 };
 
+// The device rules runc 1.1 appends after linux.resources.devices: mknod of any char or block
+// device, rwm on /dev/null, zero, full, random, urandom, tty, the pts range (136:*), ptmx
+// (5:2) and tun (10:200). A rule whose device path also appears in `linux_devices` is left
+// out, as runc does. Callers append these to the spec's rules before apply() to act like runc.
+std::vector<oci::DeviceRule> default_device_rules(const std::vector<oci::Device>& linux_devices);
+
 // Builds the manager for a new container. Validates the path: relative paths go under the
-// calling process's own cgroup; ".." components and other escapes are refused.
+// calling process's own cgroup (on a pure v2 host under its parent, as runc does); ".."
+// components and other escapes are refused. An empty cgroupsPath means the container id,
+// relative, as in runc 1.1. With `systemd`: an error when systemd is not running, otherwise
+// "slice:prefix:name" becomes /<expanded slice>/<prefix>-<name>.scope, created directly
+// (hull has no systemd D-Bus integration yet; an empty path gives system.slice:hull:<id>).
 Result<std::unique_ptr<Manager>> make_manager(const Host& host, const Config& config);
 // Rebuilds a manager from `save()` output.
 Result<std::unique_ptr<Manager>> load_manager(const Host& host, const nlohmann::json& saved);

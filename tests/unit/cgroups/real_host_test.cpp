@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <random>
@@ -104,7 +105,9 @@ void fork_loop() {
 TEST(CgroupsRealHost, PlaceListFreezeKillDestroy) {
     std::string why;
     auto host = real_v1_host(why);
-    if (!host) GTEST_SKIP() << why;
+    if (!host) {
+        GTEST_SKIP() << why;
+    }
     std::string name = unique_name();
     Cleanup cleanup(*host, name);
     auto m = make_manager(*host, Config{"/" + name, name, false});
@@ -115,7 +118,9 @@ TEST(CgroupsRealHost, PlaceListFreezeKillDestroy) {
     auto r = mgr.create();
     ASSERT_TRUE(r) << r.error().message();
     for (auto& [c, mount] : host->v1) EXPECT_TRUE(fs::exists(fs::join(mount, name))) << c;
-    if (host->layout == Layout::hybrid) EXPECT_TRUE(fs::exists(fs::join(host->unified_mount, name)));
+    if (host->layout == Layout::hybrid) {
+        EXPECT_TRUE(fs::exists(fs::join(host->unified_mount, name)));
+    }
     EXPECT_EQ(mgr.clone_into_fd(), -1);
 
     int gate[2];
@@ -151,16 +156,22 @@ TEST(CgroupsRealHost, PlaceListFreezeKillDestroy) {
     r = mgr.destroy();
     ASSERT_TRUE(r) << r.error().message();
     for (auto& [c, mount] : host->v1) EXPECT_FALSE(fs::exists(fs::join(mount, name))) << c;
-    if (!host->unified_mount.empty()) EXPECT_FALSE(fs::exists(fs::join(host->unified_mount, name)));
+    if (!host->unified_mount.empty()) {
+        EXPECT_FALSE(fs::exists(fs::join(host->unified_mount, name)));
+    }
 }
 
 TEST(CgroupsRealHost, KillAllCatchesAForkLoop) {
     std::string why;
     auto host = real_v1_host(why);
-    if (!host) GTEST_SKIP() << why;
+    if (!host) {
+        GTEST_SKIP() << why;
+    }
     bool has_pids = false;
     for (auto& [c, mount] : host->v1) has_pids = has_pids || c == "pids";
-    if (!has_pids) GTEST_SKIP() << "no v1 pids hierarchy to bound the fork loop";
+    if (!has_pids) {
+        GTEST_SKIP() << "no v1 pids hierarchy to bound the fork loop";
+    }
     std::string name = unique_name();
     Cleanup cleanup(*host, name);
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);  // orphans come back to us to be reaped
@@ -187,11 +198,12 @@ TEST(CgroupsRealHost, KillAllCatchesAForkLoop) {
     ::close(gate[1]);
 
     // Let it fill up to pids.max.
-    for (int i = 0; i < 200; ++i) {
-        auto p = mgr.pids();
-        if (p && p->size() >= 20) break;
+    size_t peak = 0;
+    for (int i = 0; i < 400 && peak < 20; ++i) {
+        if (auto p = mgr.pids()) peak = std::max(peak, p->size());
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    EXPECT_GE(peak, 20u) << "the fork loop never got going";
     r = mgr.kill_all(SIGKILL);
     ASSERT_TRUE(r) << r.error().message();
     cleanup.reap_all(std::chrono::seconds(5));
@@ -205,7 +217,9 @@ TEST(CgroupsRealHost, KillAllCatchesAForkLoop) {
 TEST(CgroupsRealHost, ApplyWritesWhatTheKernelAccepts) {
     std::string why;
     auto host = real_v1_host(why);
-    if (!host) GTEST_SKIP() << why;
+    if (!host) {
+        GTEST_SKIP() << why;
+    }
     std::string name = unique_name();
     Cleanup cleanup(*host, name);
     auto m = make_manager(*host, Config{"/" + name, name, false});

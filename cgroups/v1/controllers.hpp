@@ -1,0 +1,40 @@
+// cgroup v1 controllers: one file each. `d` is the container's directory in the hierarchy
+// holding that controller. Internal to cgroups/ (and its unit tests).
+#pragma once
+
+#include "cgroups/dir.hpp"
+#include "oci-spec/spec.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace hull::cgroups::v1 {
+
+// devices.cpp: deny everything, then replay the rules in order (runc builds its target list
+// from a default-deny state too). Skipped inside a user namespace, where the kernel refuses.
+std::vector<Write> device_writes(const std::vector<oci::DeviceRule>& rules);
+Status apply_devices(const Dir& d, const std::vector<oci::DeviceRule>& rules);
+
+// pids.cpp
+Status apply_pids(const Dir& d, const oci::Pids& pids);
+
+// memory.cpp. `current_limit` is memory.limit_in_bytes now: whether memsw or the memory limit
+// goes first depends on it (the kernel keeps memsw >= memory at every step).
+Result<std::vector<Write>> memory_writes(const oci::Memory& m, uint64_t current_limit, bool has_memsw);
+Status apply_memory(const Dir& d, const oci::Memory& m);
+
+// cpu.cpp: shares (read back to report the kernel's clamping), cfs period/quota/burst,
+// realtime runtime/period, idle.
+Status apply_cpu(const Dir& d, const oci::Cpu& cpu);
+
+// cpuset.cpp
+Status apply_cpuset(const Dir& d, const oci::Cpu& cpu);
+// A new v1 cpuset cgroup starts with empty cpus and mems, and no task can join it until they
+// are set: copy the parent's where the child's are empty.
+Status inherit_cpuset(FdRef parent, FdRef child, std::string_view child_shown);
+
+// freezer.cpp
+Status set_frozen(const Dir& d, bool frozen);
+Result<bool> frozen(const Dir& d);
+
+}  // namespace hull::cgroups::v1
