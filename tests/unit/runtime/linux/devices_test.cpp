@@ -135,7 +135,9 @@ TEST_F(DevicesFs, SymlinksAndPtmx) {
     EXPECT_EQ(readlink("/dev/stdout"), "/proc/self/fd/1");
     EXPECT_EQ(readlink("/dev/stderr"), "/proc/self/fd/2");
     EXPECT_EQ(readlink("/dev/ptmx"), "pts/ptmx");
-    if (::access("/proc/kcore", F_OK) == 0) EXPECT_EQ(readlink("/dev/core"), "/proc/kcore");
+    if (::access("/proc/kcore", F_OK) == 0) {
+        EXPECT_EQ(readlink("/dev/core"), "/proc/kcore");
+    }
 }
 
 TEST_F(DevicesFs, DevIsASymlinkOutOfTheRoot) {
