@@ -7,6 +7,7 @@
 #include "common/strings.hpp"
 #include "common/syscalls.hpp"
 #include "runtime/linux/console.hpp"
+#include "runtime/linux/exe_guard.hpp"
 #include "runtime/linux/hooks.hpp"
 #include "runtime/process/spawn.hpp"
 #include "runtime/process/supervise.hpp"
@@ -106,6 +107,32 @@ UniqueFd open_init(const Record& r) {
     return fd;
 }
 
+// linux.resources as applied: the spec's device rules, then an allow rule for every
+// linux.devices entry, then runc's default allow list (null, zero, pts, ...) except devices a
+// spec rule explicitly denies, so a container always has the devices it was given.
+oci::Resources effective_resources(const oci::Linux& lx) {
+    oci::Resources r = lx.resources.value_or(oci::Resources{});
+    for (const auto& d : lx.devices) {
+        if (d.type == 'p') continue;
+        oci::DeviceRule allow;
+        allow.allow = true;
+        allow.type = d.type == 'u' ? 'c' : d.type;
+        allow.major = d.major;
+        allow.minor = d.minor;
+        allow.access = "rwm";
+        r.devices.push_back(allow);
+    }
+    auto denied = [&](const oci::DeviceRule& rule) {
+        for (const auto& s : lx.resources ? lx.resources->devices : std::vector<oci::DeviceRule>{})
+            if (!s.allow && s.type == rule.type && s.major && s.minor && s.major == rule.major && s.minor == rule.minor)
+                return true;
+        return false;
+    };
+    for (auto& rule : cgroups::default_device_rules(lx.devices))
+        if (!denied(rule)) r.devices.push_back(std::move(rule));
+    return r;
+}
+
 struct Created {
     Record record;
     process::ChildProcess init;
@@ -121,6 +148,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (spec.root.path.empty()) return fail_msg("config.json: .root.path: required");
     std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
     std::string rootfs = HULL_TRY(real_path(root_path, "root.path"));
+    if (linux::exe_reachable_from(spec, std::nullopt)) HULL_TRY(linux::run_from_sealed_copy());
     if (spec.process->terminal && o.console_socket.empty() && !foreground)
         return fail_msg("cannot allocate a tty for a detached container without --console-socket");
 
@@ -136,6 +164,8 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
 
     process::ContainerFacts facts{o.id, bundle, rootfs, o.no_pivot, o.no_new_keyring, o.preserve_fds};
     auto plan = HULL_TRY(process::plan_container(spec, facts));
+    // In a user namespace the init may not idmap host mounts: the parent prepares them.
+    HULL_TRY(linux::prepare_idmapped_sources(*plan.mounts));
 
     std::string fifo = store.fifo(o.id);
     if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_sys(cat("mkfifo ", q(fifo)));
@@ -182,7 +212,8 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
         HULL_TRY_CTX(fs::write_file(cat("/proc/", init.pid(), "/oom_score_adj"), cat(*spec.process->oom_score_adj)),
                      "set process.oomScoreAdj");
     if (mgr->clone_into_fd() < 0) HULL_TRY_CTX(mgr->add_process(init.pid()), "join cgroup");
-    if (spec.linux->resources) HULL_TRY_CTX(mgr->apply(*spec.linux->resources), "linux.resources");
+    HULL_TRY_CTX(mgr->apply(effective_resources(*spec.linux)), "linux.resources");
+    HULL_TRY_CTX(linux::apply_rlimits_to(init.pid(), spec.process->rlimits), "process.rlimits");
 
     std::string creating = state_json(rec, oci::Status::creating);
     HULL_TRY(chan.send(process::Msg::cgroup_done, 0, creating));

@@ -58,7 +58,7 @@ struct ContainerInfo {
     std::string rootfs;
 };
 
-// Container IDs: 1-1024 of [A-Za-z0-9_.+-], not "." or "..". Anything else never becomes a path.
+// Container IDs: 1-255 of [A-Za-z0-9_.+-], not "." or "..". Anything else never becomes a path.
 Status validate_id(std::string_view id);
 
 Status create(const Globals& g, const CreateOptions& opts);

@@ -6,6 +6,7 @@
 #include "common/syscalls.hpp"
 #include "runtime/container.hpp"
 #include "runtime/linux/console.hpp"
+#include "runtime/linux/exe_guard.hpp"
 #include "runtime/process/spawn.hpp"
 #include "runtime/process/supervise.hpp"
 #include "runtime/state_store.hpp"
@@ -140,10 +141,11 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     auto proc = HULL_TRY(exec_process_spec(rec, o));
     if (proc.terminal && o.console_socket.empty() && o.detach)
         return fail_msg("cannot allocate a tty for a detached process without --console-socket");
-    auto plan = HULL_TRY(process::plan_process(proc));
     auto spec = oci::parse_config(rec.config.dump());
+    if (spec && linux::exe_reachable_from(*spec, proc.capabilities)) HULL_TRY(linux::run_from_sealed_copy());
+    auto plan = HULL_TRY(process::plan_process(proc));
     if (spec && spec->linux && spec->linux->seccomp)
-        plan.seccomp = HULL_TRY_CTX(linux::compile_seccomp(*spec->linux->seccomp), "linux.seccomp");
+        plan.seccomp = HULL_TRY(linux::compile_seccomp(*spec->linux->seccomp));
 
     UniqueFd init_pidfd(sys::pidfd_open(rec.pid, 0));
     if (!init_pidfd || process_start_time(rec.pid) != rec.pid_start_time) return fail_msg("container not running");
@@ -193,6 +195,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     process::ChildProcess proc_child(m.value, UniqueFd(sys::pidfd_open(m.value, 0)));
 
     HULL_TRY_CTX(mgr->add_process(proc_child.pid()), "join the container's cgroup");
+    HULL_TRY_CTX(linux::apply_rlimits_to(proc_child.pid(), proc.rlimits), "process.rlimits");
     HULL_TRY(chan.send(process::Msg::cgroup_done));
     UniqueFd master;
     if (console_ours) master = HULL_TRY(linux::recv_fd(console_ours.get()));

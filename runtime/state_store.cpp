@@ -17,7 +17,7 @@ namespace hull::runtime {
 
 Status validate_id(std::string_view id) {
     if (id.empty()) return fail_msg("container id cannot be empty");
-    if (id.size() > 1024) return fail_msg("invalid container id: longer than 1024 characters");
+    if (id.size() > 255) return fail_msg("invalid container id: longer than 255 characters (it names a directory)");
     if (id == "." || id == "..") return fail_msg(cat("invalid container id ", q(id)));
     for (char c : id) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

@@ -82,7 +82,6 @@ Status ensure_cwd(const std::string& cwd) {
     struct stat st;
     if (::stat(cwd.c_str(), &st) == 0) return {};
     if (errno != ENOENT) return {};
-    // As runc: a missing working directory is created (as root, before the user switch).
     HULL_TRY_CTX(fs::mkdir_p(cwd, 0755), cat("create process.cwd ", q(cwd)));
     return {};
 }
@@ -121,11 +120,8 @@ Status become_process(ProcessPlan& p, int preserve_fds, std::initializer_list<in
     if (p.personality && ::personality(*p.personality) < 0) return fail_sys("set personality");
     if (p.scheduler) HULL_TRY(apply_scheduler(*p.scheduler));
     if (p.io_priority) HULL_TRY(apply_io_priority(*p.io_priority));
-    size_t bad = 0;
-    if (int rc = linux::apply_rlimits(p.rlimits, &bad); rc < 0)
-        return fail(Error(-rc, cat("set rlimit ", q(p.rlimits[bad].name))));
-
-    HULL_TRY(ensure_cwd(p.cwd));
+    // rlimits are set by the parent with prlimit (a child in a user namespace could not
+    // raise a hard limit, and runc does the same).
 
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it while we have it.
     // With no_new_privs it waits until just before execve (fewer syscalls for the profile).
@@ -138,7 +134,7 @@ Status become_process(ProcessPlan& p, int preserve_fds, std::initializer_list<in
         if (listener >= 0) p.seccomp_listener_fd = listener;
     }
 
-    if (p.caps.present()) HULL_TRY(step(p.caps.drop_bounding(), "drop capabilities from the bounding set"));
+    HULL_TRY(step(p.caps.drop_bounding(), "drop capabilities from the bounding set"));
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail_sys("prctl(PR_SET_KEEPCAPS)");
     if (::setgroups(p.groups.size(), p.groups.data()) < 0) {
         // A user namespace with setgroups denied refuses even an empty list; that is fine
@@ -148,7 +144,7 @@ Status become_process(ProcessPlan& p, int preserve_fds, std::initializer_list<in
     if (::setresgid(p.gid, p.gid, p.gid) < 0) return fail_sys(cat("setresgid to ", p.gid));
     if (::setresuid(p.uid, p.uid, p.uid) < 0) return fail_sys(cat("setresuid to ", p.uid));
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_sys("prctl(PR_SET_KEEPCAPS)");
-    if (p.caps.present()) HULL_TRY(step(p.caps.apply(), "set capabilities"));
+    HULL_TRY(step(p.caps.apply(), "set capabilities"));
     ::umask(p.umask);
 
     // CVE-2024-21626: no descriptor of the host may survive into the container, or a cwd of
@@ -173,7 +169,10 @@ Error exec_process(ProcessPlan& p, int listener_sock, const std::string& state_j
         if (listener > 0) p.seccomp_listener_fd = listener;
     }
     if (p.seccomp_listener_fd >= 0 && listener_sock >= 0) {
-        if (auto r = linux::send_fd(listener_sock, p.seccomp_listener_fd, state_json); !r)
+        auto state = nlohmann::json::parse(state_json, nullptr, false);
+        int pid = state.is_object() ? state.value("pid", 0) : 0;
+        std::string payload = linux::seccomp_process_state_json(state, pid, p.seccomp_listener_metadata);
+        if (auto r = linux::send_fd(listener_sock, p.seccomp_listener_fd, payload); !r)
             return std::move(r.error()).context("send the seccomp listener");
         ::close(p.seccomp_listener_fd);
         ::close(listener_sock);
@@ -234,6 +233,8 @@ Status init_steps(ContainerPlan& plan, InitFds& fds, Channel& chan, std::string&
         return fail_sys("setsid");
     }
 
+    // As runc: a missing working directory is made, before the root may turn read-only.
+    HULL_TRY(ensure_cwd(plan.process.cwd));
     HULL_TRY(linux::finalize_rootfs(*plan.mounts));
     HULL_TRY(become_process(plan.process, plan.preserve_fds, {chan.fd(), fds.fifo, fds.seccomp_listener}));
 

@@ -44,7 +44,7 @@ Result<ContainerPlan> plan_container(const oci::Spec& spec, const ContainerFacts
     rf.rootfs = facts.rootfs;
     rf.bundle = facts.bundle;
     rf.user_ns = plan.ns.has(CLONE_NEWUSER);
-    rf.new_mount_ns = plan.ns.creates(CLONE_NEWNS);
+    rf.new_mount_ns = plan.ns.has(CLONE_NEWNS);
     rf.new_cgroup_ns = plan.ns.creates(CLONE_NEWCGROUP);
     rf.no_pivot = facts.no_pivot;
     rf.terminal = spec.process->terminal;
@@ -66,7 +66,10 @@ Result<ContainerPlan> plan_container(const oci::Spec& spec, const ContainerFacts
     }
 
     plan.process = HULL_TRY(plan_process(*spec.process));
-    if (lx.seccomp) plan.process.seccomp = HULL_TRY_CTX(linux::compile_seccomp(*lx.seccomp), "linux.seccomp");
+    if (lx.seccomp) {
+        plan.process.seccomp = HULL_TRY(linux::compile_seccomp(*lx.seccomp));
+        plan.process.seccomp_listener_metadata = lx.seccomp->listener_metadata;
+    }
     if (lx.personality) {
         if (lx.personality->domain == "LINUX") plan.process.personality = PER_LINUX;
         else if (lx.personality->domain == "LINUX32") plan.process.personality = PER_LINUX32;

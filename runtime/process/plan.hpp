@@ -38,6 +38,7 @@ struct ProcessPlan {
     std::optional<oci::Scheduler> scheduler;
     std::optional<oci::IoPriority> io_priority;
     std::string exec_cpu_affinity;     // execCPUAffinity.initial, applied before exec
+    std::string seccomp_listener_metadata;  // linux.seccomp.listenerMetadata
 
     // Filled in while executing the plan.
     std::string exec_path;             // args[0] resolved inside the container
