@@ -211,6 +211,7 @@ enum class SeccompAction { kill, kill_process, kill_thread, trap, errno_, trace,
 const char* to_string(SeccompAction a);
 
 enum class SeccompOp { ne, lt, le, eq, ge, gt, masked_eq };
+const char* to_string(SeccompOp op);
 
 struct SeccompArg {
     uint32_t index = 0;
@@ -252,6 +253,7 @@ struct IntelRdt {
 };
 
 enum class Propagation { unset, shared, slave, private_, unbindable, rshared, rslave, rprivate, runbindable };
+const char* to_string(Propagation p);  // "" for unset
 
 struct Linux {
     std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -318,11 +320,13 @@ Result<State> parse_state(std::string_view text);
 // The runtime-spec features document (`hull features`).
 nlohmann::json features();
 
-// Capability name <-> number; names are "CAP_*". Unknown: nullopt.
+// Capability name <-> number; names are "CAP_*". Unknown: nullopt, or "" for a name.
 std::optional<int> capability_from_name(std::string_view name);
 const char* capability_name(int cap);
+// The running kernel's last capability (/proc/sys/kernel/cap_last_cap), else CAP_LAST_CAP.
 int last_capability();
-// RLIMIT_* name -> number.
+// RLIMIT_* name <-> number. Unknown: nullopt, or "" for a name.
 std::optional<int> rlimit_from_name(std::string_view name);
+const char* rlimit_name(int resource);
 
 }  // namespace hull::oci
