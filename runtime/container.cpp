@@ -215,11 +215,15 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     HULL_TRY_CTX(mgr->apply(effective_resources(*spec.linux)), "linux.resources");
     HULL_TRY_CTX(linux::apply_rlimits_to(init.pid(), spec.process->rlimits), "process.rlimits");
 
+    // Hooks see "creating" while the runtime environment is being made (createRuntime), and
+    // "created" otherwise: prestart is defined as running after `start` was called (the OCI
+    // suite checks that), and the init keeps the same state for startContainer.
     std::string creating = state_json(rec, oci::Status::creating);
-    HULL_TRY(chan.send(process::Msg::cgroup_done, 0, creating));
+    std::string created = state_json(rec, oci::Status::created);
+    HULL_TRY(chan.send(process::Msg::cgroup_done, 0, created));
     if (plan.runtime_hooks) {
         HULL_TRY(chan.expect(process::Msg::hooks_request, "container namespaces"));
-        HULL_TRY(linux::run_hooks(spec.hooks->prestart, "prestart", creating));
+        HULL_TRY(linux::run_hooks(spec.hooks->prestart, "prestart", created));
         HULL_TRY(linux::run_hooks(spec.hooks->create_runtime, "createRuntime", creating));
         HULL_TRY(chan.send(process::Msg::hooks_done));
     }

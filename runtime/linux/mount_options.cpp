@@ -163,7 +163,8 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
         } else if (starts_with(o, "x-")) {
             // mount(8) keeps x-* options for userspace; they never reach the kernel.
         } else if (bind) {
-            return fail_msg(cat(where(), "unknown mount option ", q(o)));
+            // As runc: a bind mount takes no filesystem data, and the kernel ignores any given
+            // (the OCI suite's own configs put `mode=755` on binds).
         } else {
             data.push_back(o);
         }

@@ -1,6 +1,7 @@
 #include "runtime/linux/mounts.hpp"
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/strings.hpp"
 #include "common/syscalls.hpp"
 #include "runtime/linux/pathres.hpp"
@@ -469,7 +470,9 @@ Result<MountPlanPtr> plan_rootfs(const oci::Spec& spec, const RootfsFacts& facts
     const oci::Linux* lx = spec.linux ? &*spec.linux : nullptr;
     if (lx) {
         if (unsigned long p = propagation_flags(lx->rootfs_propagation)) {
-            plan->root_propagation = p;
+            // An unbindable `/` would refuse the bind of the rootfs onto itself: stay private
+            // until after the pivot, then apply it.
+            plan->root_propagation = (p & MS_UNBINDABLE) ? (MS_PRIVATE | MS_REC) : p;
             // MS_PRIVATE needs nothing after the pivot: the parent was made private already.
             if (!(p & MS_PRIVATE)) plan->pivot_propagation = p;
         }
@@ -494,15 +497,19 @@ Result<MountPlanPtr> plan_rootfs(const oci::Spec& spec, const RootfsFacts& facts
 
     if (!facts.new_mount_ns) {
         // Sharing the runtime's mount namespace: nothing may be mounted or created, that would
-        // land on the host. The init only chroots.
-        const char* why = ": needs a mount namespace of the container's own";
-        if (!spec.mounts.empty()) return fail_msg(cat(".mounts", why));
-        if (!plan->masked_paths.empty()) return fail_msg(cat(".linux.maskedPaths", why));
-        if (!plan->readonly_paths.empty()) return fail_msg(cat(".linux.readonlyPaths", why));
-        if (lx && !lx->devices.empty()) return fail_msg(cat(".linux.devices", why));
-        if (plan->readonly_root) return fail_msg(cat(".root.readonly", why));
-        if (lx && lx->rootfs_propagation != oci::Propagation::unset)
-            return fail_msg(cat(".linux.rootfsPropagation", why));
+        // land on the host. The init only chroots; what the spec asked of the filesystem is
+        // left undone, and said so (runc and crun accept such configs the same way).
+        bool asked = !spec.mounts.empty() || !plan->masked_paths.empty() || !plan->readonly_paths.empty() ||
+                     (lx && !lx->devices.empty()) || plan->readonly_root ||
+                     (lx && lx->rootfs_propagation != oci::Propagation::unset);
+        if (asked)
+            log::warn("no mount namespace in linux.namespaces: mounts, devices, masked and read-only paths are "
+                      "not applied; the process is only chrooted into root.path");
+        plan->mounts.clear();
+        plan->masked_paths.clear();
+        plan->readonly_paths.clear();
+        plan->readonly_root = false;
+        plan->root_propagation = plan->pivot_propagation = 0;
         plan->setup_dev = false;
         plan->devices.clear();
     }

@@ -123,15 +123,24 @@ Status become_process(ProcessPlan& p, int preserve_fds, std::initializer_list<in
     // rlimits are set by the parent with prlimit (a child in a user namespace could not
     // raise a hard limit, and runc does the same).
 
-    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it while we have it.
-    // With no_new_privs it waits until just before execve (fewer syscalls for the profile).
-    int listener = -1;
+    // CVE-2024-21626: no descriptor of the host may survive into the container, or a cwd of
+    // /proc/self/fd/N could walk out through it. Close them before entering the cwd.
+    std::vector<int> kept(keep);
+    close_fds_from(3 + preserve_fds, kept);
+    if (::chdir(p.cwd.c_str()) < 0) return fail_sys(cat("chdir to process.cwd ", q(p.cwd)));
+    char buf[4096];
+    if (!::getcwd(buf, sizeof buf))
+        return fail(Error(errno, cat("process.cwd ", q(p.cwd), " is outside the container")));
+    p.exec_path = HULL_TRY(find_executable(p));
+
+    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it while we have it,
+    // after the steps above (a profile may well deny getcwd or stat). With no_new_privs it
+    // waits until just before execve, so the profile need allow fewer of hull's own calls.
     if (p.seccomp && !p.no_new_privs) {
-        listener = linux::install_seccomp(*p.seccomp);
+        int listener = linux::install_seccomp(*p.seccomp);
         if (listener < 0) return fail(Error(-listener, "install the seccomp filter"));
-        if (listener == 0) listener = -1;
+        if (listener > 0) p.seccomp_listener_fd = listener;
         p.seccomp.reset();
-        if (listener >= 0) p.seccomp_listener_fd = listener;
     }
 
     HULL_TRY(step(p.caps.drop_bounding(), "drop capabilities from the bounding set"));
@@ -146,19 +155,7 @@ Status become_process(ProcessPlan& p, int preserve_fds, std::initializer_list<in
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail_sys("prctl(PR_SET_KEEPCAPS)");
     HULL_TRY(step(p.caps.apply(), "set capabilities"));
     ::umask(p.umask);
-
-    // CVE-2024-21626: no descriptor of the host may survive into the container, or a cwd of
-    // /proc/self/fd/N could walk out through it. Close them before entering the cwd.
-    std::vector<int> kept(keep);
-    if (p.seccomp_listener_fd >= 0) kept.push_back(p.seccomp_listener_fd);
-    close_fds_from(3 + preserve_fds, kept);
-    if (::chdir(p.cwd.c_str()) < 0) return fail_sys(cat("chdir to process.cwd ", q(p.cwd)));
-    char buf[4096];
-    if (!::getcwd(buf, sizeof buf))
-        return fail(Error(errno, cat("process.cwd ", q(p.cwd), " is outside the container")));
-
     if (p.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail_sys("prctl(PR_SET_NO_NEW_PRIVS)");
-    p.exec_path = HULL_TRY(find_executable(p));
     return {};
 }
 

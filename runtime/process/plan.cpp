@@ -38,7 +38,6 @@ Result<ContainerPlan> plan_container(const oci::Spec& spec, const ContainerFacts
     ContainerPlan plan;
     plan.id = facts.id;
     plan.ns = HULL_TRY(linux::plan_namespaces(lx));
-    if (!plan.ns.has(CLONE_NEWNS)) return fail_msg("linux.namespaces: a mount namespace is required");
 
     linux::RootfsFacts rf;
     rf.rootfs = facts.rootfs;
