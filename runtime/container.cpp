@@ -144,7 +144,10 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     HULL_TRY(validate_id(o.id));
     std::string bundle = HULL_TRY(real_path(o.bundle, "bundle"));
     oci::Spec spec = HULL_TRY(oci::load_config(bundle + "/config.json"));
-    if (!spec.process) return fail_msg("config.json: .process: required to create a container");
+    // runtime-spec: process is only required by `start`. Without it the container is
+    // created (namespaces, mounts, cgroup) and `start` refuses.
+    if (!spec.process) spec.process.emplace();
+    bool has_process = !spec.process->args.empty();
     if (spec.root.path.empty()) return fail_msg("config.json: .root.path: required");
     std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
     std::string rootfs = HULL_TRY(real_path(root_path, "root.path"));
@@ -162,7 +165,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     HULL_TRY_CTX(mgr->create(), "create cgroup");
     Undo destroy_cgroup([&] { (void)mgr->destroy(); });
 
-    process::ContainerFacts facts{o.id, bundle, rootfs, o.no_pivot, o.no_new_keyring, o.preserve_fds};
+    process::ContainerFacts facts{o.id, bundle, rootfs, o.no_pivot, o.no_new_keyring, o.preserve_fds, has_process};
     auto plan = HULL_TRY(process::plan_container(spec, facts));
     // In a user namespace the init may not idmap host mounts: the parent prepares them.
     HULL_TRY(linux::prepare_idmapped_sources(*plan.mounts));
@@ -207,6 +210,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     rec.owner = ::geteuid();
     rec.cgroup = mgr->save();
     rec.config = oci::to_json(spec);
+    if (!has_process) rec.config.erase("process");
 
     if (spec.process->oom_score_adj)
         HULL_TRY_CTX(fs::write_file(cat("/proc/", init.pid(), "/oom_score_adj"), cat(*spec.process->oom_score_adj)),
@@ -281,6 +285,8 @@ Status start(const Globals& g, const std::string& id) {
     auto st = status_of(store, rec, mgr ? mgr->get() : nullptr);
     if (st == oci::Status::stopped) return fail_msg("cannot start a container that has stopped");
     if (st != oci::Status::created) return fail_msg("cannot start an already running container");
+    if (!rec.config.contains("process") || !rec.config["process"].contains("args"))
+        return fail_msg(cat("cannot start container ", q(id), ": its config.json has no process"));
     return start_container(store, rec, hooks_of(rec, "poststart"));
 }
 

@@ -233,7 +233,12 @@ Status init_steps(ContainerPlan& plan, InitFds& fds, Channel& chan, std::string&
     // As runc: a missing working directory is made, before the root may turn read-only.
     HULL_TRY(ensure_cwd(plan.process.cwd));
     HULL_TRY(linux::finalize_rootfs(*plan.mounts));
-    HULL_TRY(become_process(plan.process, plan.preserve_fds, {chan.fd(), fds.fifo, fds.seccomp_listener}));
+    if (plan.has_process) {
+        HULL_TRY(become_process(plan.process, plan.preserve_fds, {chan.fd(), fds.fifo, fds.seccomp_listener}));
+    } else {
+        // Nothing will run: hold no host descriptor while waiting to be deleted.
+        close_fds_from(3, {chan.fd(), fds.fifo});
+    }
 
     // (4) Created. hull create may exit now; we must outlive it.
     if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0) return fail_sys("prctl(PR_SET_PDEATHSIG)");

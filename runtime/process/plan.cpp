@@ -31,7 +31,6 @@ Result<ProcessPlan> plan_process(const oci::Process& p) {
 }
 
 Result<ContainerPlan> plan_container(const oci::Spec& spec, const ContainerFacts& facts) {
-    if (!spec.process) return fail_msg("config.json: .process: required to create a container");
     if (!spec.linux) return fail_msg("config.json: .linux: required on this platform");
     const oci::Linux& lx = *spec.linux;
 
@@ -64,7 +63,8 @@ Result<ContainerPlan> plan_container(const oci::Spec& spec, const ContainerFacts
         plan.sysctl.emplace_back(std::move(path), value);
     }
 
-    plan.process = HULL_TRY(plan_process(*spec.process));
+    plan.has_process = facts.has_process;
+    if (plan.has_process) plan.process = HULL_TRY(plan_process(*spec.process));
     if (lx.seccomp) {
         plan.process.seccomp = HULL_TRY(linux::compile_seccomp(*lx.seccomp));
         plan.process.seccomp_listener_metadata = lx.seccomp->listener_metadata;

@@ -59,6 +59,7 @@ struct ContainerPlan {
     bool runtime_hooks = false;        // prestart or createRuntime hooks: the child stops for them
     bool new_keyring = true;
     int preserve_fds = 0;
+    bool has_process = true;
 };
 
 struct ContainerFacts {
@@ -68,6 +69,7 @@ struct ContainerFacts {
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
+    bool has_process = true;           // false: create only; `start` will refuse
 };
 
 Result<ContainerPlan> plan_container(const oci::Spec& spec, const ContainerFacts& facts);
