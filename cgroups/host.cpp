@@ -58,7 +58,22 @@ Result<Host> parse_host(std::string_view text) {
     Host host;
     bool v1_controllers = false;
     size_t line_no = 0;
-    for (const auto& line : split(text, '\n')) {
+    auto lines = split(text, '\n');
+    // A mount is hidden when a later one sits on the same point or above it (a tmpfs over
+    // /sys/fs/cgroup/unified, as tools masking cgroup2 in a private namespace do); hidden
+    // cgroup mounts cannot be used, so they do not count.
+    auto hidden = [&](size_t index, const std::string& mount) {
+        for (size_t j = index + 1; j < lines.size(); ++j) {
+            auto f = split(lines[j], ' ');
+            if (f.size() < 5) continue;
+            std::string other = unescape(f[4]);
+            if (other == mount || (starts_with(mount, other) && (other == "/" || mount[other.size()] == '/')))
+                return true;
+        }
+        return false;
+    };
+    for (size_t index = 0; index < lines.size(); ++index) {
+        const std::string& line = lines[index];
         ++line_no;
         if (line.empty()) continue;
         // "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
@@ -70,6 +85,7 @@ Result<Host> parse_host(std::string_view text) {
         if (fstype != "cgroup" && fstype != "cgroup2") continue;
         std::string root = unescape(fields[3]);
         std::string mount = unescape(fields[4]);
+        if (hidden(index, mount)) continue;
 
         if (fstype == "cgroup2") {
             if (host.unified_mount.empty() || (!preferred(host.unified_mount) && preferred(mount))) {
