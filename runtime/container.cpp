@@ -15,7 +15,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -133,6 +132,18 @@ oci::Resources effective_resources(const oci::Linux& lx) {
     return r;
 }
 
+// The user name for `uid` from /etc/passwd (hull is static: no NSS), else the number.
+std::string user_name(uid_t uid) {
+    auto text = fs::read_file("/etc/passwd");
+    if (text) {
+        for (const auto& line : split(*text, '\n')) {
+            auto f = split(line, ':');
+            if (f.size() > 2 && parse_int<uid_t>(f[2]) == uid) return f[0];
+        }
+    }
+    return cat(uid);
+}
+
 struct Created {
     Record record;
     process::ChildProcess init;
@@ -219,12 +230,13 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     HULL_TRY_CTX(mgr->apply(effective_resources(*spec.linux)), "linux.resources");
     HULL_TRY_CTX(linux::apply_rlimits_to(init.pid(), spec.process->rlimits), "process.rlimits");
 
-    // Hooks see "creating" while the runtime environment is being made (createRuntime), and
-    // "created" otherwise: prestart is defined as running after `start` was called (the OCI
-    // suite checks that), and the init keeps the same state for startContainer.
+    // Hooks see "creating" while the container is being made (createRuntime,
+    // createContainer) and "created" from then on (startContainer). prestart hooks get
+    // "created": runtime-spec 1.0 defined them as running after `start` was called, and the
+    // OCI suite checks that.
     std::string creating = state_json(rec, oci::Status::creating);
     std::string created = state_json(rec, oci::Status::created);
-    HULL_TRY(chan.send(process::Msg::cgroup_done, 0, created));
+    HULL_TRY(chan.send(process::Msg::cgroup_done, 0, creating));
     if (plan.runtime_hooks) {
         HULL_TRY(chan.expect(process::Msg::hooks_request, "container namespaces"));
         HULL_TRY(linux::run_hooks(spec.hooks->prestart, "prestart", created));
@@ -305,8 +317,7 @@ Result<ContainerInfo> state(const Globals& g, const std::string& id) {
             if (v.is_string()) info.state.annotations[k] = v.get<std::string>();
     info.created = rec.created;
     info.rootfs = rec.rootfs;
-    struct passwd* pw = ::getpwuid(rec.owner);
-    info.owner = pw ? pw->pw_name : cat(rec.owner);
+    info.owner = user_name(rec.owner);
     return info;
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/linux/console.hpp"
 
 #include "common/strings.hpp"
+#include "common/unix_socket.hpp"
 #include "runtime/linux/mounts.hpp"
 
 #include <fcntl.h>
@@ -17,58 +18,19 @@
 
 namespace hull::runtime::linux {
 
-Result<UniqueFd> connect_console_socket(const std::string& path) {
-    struct sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return fail_msg(cat("console socket path too long: ", q(path)));
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!s) return fail_sys("socket");
-    if (::connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
-        return fail_sys(cat("connect to console socket ", q(path)));
-    return s;
-}
+Result<UniqueFd> connect_console_socket(const std::string& path) { return connect_unix(path); }
 
 Status send_fd(int sock, int fd, std::string_view name) {
-    struct iovec iov = {const_cast<char*>(name.data()), name.size()};
-    struct msghdr mh = {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    while (::sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) return fail_sys("send the pty master over the console socket");
+    HULL_TRY_CTX(send_with_fd(sock, name, fd), "send the pty master over the console socket");
     return {};
 }
 
 Result<UniqueFd> recv_fd(int sock) {
     char name[4096];
-    struct iovec iov = {name, sizeof name};
-    struct msghdr mh = {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    do {
-        n = ::recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return fail_sys("receive the pty master");
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            return UniqueFd(fd);
-        }
-    }
-    return fail_msg("receive the pty master: no file descriptor in the message");
+    UniqueFd fd;
+    HULL_TRY_CTX(recv_with_fd(sock, name, sizeof name, fd), "receive the pty master");
+    if (!fd) return fail_msg("receive the pty master: no file descriptor in the message");
+    return fd;
 }
 
 Status setup_console(int console_sock, const std::optional<oci::ConsoleSize>& size, bool bind_console) {

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "common/unix_socket.hpp"
 #include "common/syscalls.hpp"
 #include "common/unique_fd.hpp"
 
@@ -281,52 +282,9 @@ std::string seccomp_process_state_json(const nlohmann::json& state, int pid, con
 Status send_seccomp_listener(const std::string& listener_path, int listener_fd,
                              const std::string& process_state_json) {
     const std::string ctx = cat("send the seccomp listener to ", q(listener_path));
-    struct sockaddr_un addr {};
-    addr.sun_family = AF_UNIX;
-    if (listener_path.empty() || listener_path.size() >= sizeof addr.sun_path)
-        return fail(Error(ENAMETOOLONG, cat(ctx, ": socket path must be 1 to ", sizeof addr.sun_path - 1, " bytes")));
-    std::memcpy(addr.sun_path, listener_path.data(), listener_path.size());
     if (process_state_json.empty()) return fail_msg(cat(ctx, ": empty container process state"));
-
-    UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) return fail(Error::sys("socket").context(ctx));
-    // SAFETY: sockaddr_un is the sockaddr variant connect(2) expects for AF_UNIX.
-    auto* sa = reinterpret_cast<const struct sockaddr*>(&addr);
-    int rc;
-    do rc = connect(sock.get(), sa, sizeof addr);
-    while (rc < 0 && errno == EINTR);
-    if (rc < 0) return fail(Error::sys("connect").context(ctx));
-
-    // The fd rides on the first byte of the payload; a stream socket may take the rest in
-    // several writes.
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct iovec iov {};
-    // SAFETY: sendmsg only reads the buffer; iovec just lacks a pointer to const.
-    iov.iov_base = const_cast<char*>(process_state_json.data());
-    iov.iov_len = process_state_json.size();
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
-
-    size_t sent = 0;
-    while (sent < process_state_json.size()) {
-        ssize_t n;
-        if (sent == 0) {
-            n = sendmsg(sock.get(), &msg, MSG_NOSIGNAL);
-        } else {
-            n = send(sock.get(), process_state_json.data() + sent, process_state_json.size() - sent, MSG_NOSIGNAL);
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(Error::sys(sent == 0 ? "sendmsg" : "send").context(ctx));
-        sent += static_cast<size_t>(n);
-    }
+    UniqueFd sock = HULL_TRY_CTX(connect_unix(listener_path), "send the seccomp listener");
+    HULL_TRY_CTX(send_with_fd(sock.get(), process_state_json, listener_fd), ctx);
     return {};
 }
 

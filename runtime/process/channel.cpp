@@ -1,10 +1,12 @@
 #include "runtime/process/channel.hpp"
 
 #include "common/strings.hpp"
+#include "common/unix_socket.hpp"
 
 #include <sys/socket.h>
 
 #include <cstring>
+#include <memory>
 
 namespace hull::runtime::process {
 namespace {
@@ -27,56 +29,26 @@ Result<std::pair<Channel, Channel>> Channel::pair() {
 Status Channel::send(Msg type, int32_t value, std::string_view text, int fd) {
     Header h{static_cast<uint32_t>(type), value};
     if (text.size() > kMaxMessage - sizeof h) text = text.substr(0, kMaxMessage - sizeof h);
-    struct iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(text.data()), text.size()}};
-    struct msghdr mh = {};
-    mh.msg_iov = iov;
-    mh.msg_iovlen = text.empty() ? 1 : 2;
-    alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-    if (fd >= 0) {
-        std::memset(cbuf, 0, sizeof cbuf);
-        mh.msg_control = cbuf;
-        mh.msg_controllen = sizeof cbuf;
-        struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    for (;;) {
-        if (::sendmsg(fd_.get(), &mh, MSG_NOSIGNAL) >= 0) return {};
-        if (errno != EINTR) return fail_sys("send on sync channel");
-    }
+    std::string msg(reinterpret_cast<const char*>(&h), sizeof h);  // SAFETY: Header is plain data
+    msg.append(text);
+    HULL_TRY_CTX(send_with_fd(fd_.get(), msg, fd), "send on sync channel");
+    return {};
 }
 
 Result<Message> Channel::recv(std::string_view step) {
-    std::string buf(kMaxMessage, '\0');
-    struct iovec iov = {buf.data(), buf.size()};
-    struct msghdr mh = {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    do {
-        n = ::recvmsg(fd_.get(), &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return fail_sys(cat("wait for ", step));
-    if (n == 0) return fail_msg(cat("wait for ", step, ": the container process exited unexpectedly"));
-    if (static_cast<size_t>(n) < sizeof(Header)) return fail_msg(cat("wait for ", step, ": short message"));
+    // Left uninitialised: zero-filling 64 KiB faulted in 16 heap pages on every receive, in
+    // the runtime and in the container init, for messages that are mostly 8 bytes; the
+    // kernel only writes (and so only faults in) the bytes it delivers.
+    auto buf = std::make_unique_for_overwrite<char[]>(kMaxMessage);
     Message m;
+    size_t n = HULL_TRY_CTX(recv_with_fd(fd_.get(), buf.get(), kMaxMessage, m.fd), cat("wait for ", step));
+    if (n == 0) return fail_msg(cat("wait for ", step, ": the container process exited unexpectedly"));
+    if (n < sizeof(Header)) return fail_msg(cat("wait for ", step, ": short message"));
     Header h;
-    std::memcpy(&h, buf.data(), sizeof h);
+    std::memcpy(&h, buf.get(), sizeof h);
     m.type = static_cast<Msg>(h.type);
     m.value = h.value;
-    m.text.assign(buf.data() + sizeof h, static_cast<size_t>(n) - sizeof h);
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-            m.fd.reset(fd);
-        }
-    }
+    m.text.assign(buf.get() + sizeof h, n - sizeof h);
     return m;
 }
 

@@ -262,7 +262,12 @@ Status init_steps(ContainerPlan& plan, InitFds& fds, Channel& chan, std::string&
         }
         return fail_sys("read exec.fifo");
     }
-    HULL_TRY(linux::run_hooks(plan.start_container_hooks, "startContainer", state_json));
+    if (!plan.start_container_hooks.empty()) {
+        auto state = nlohmann::json::parse(state_json, nullptr, false);
+        if (state.is_object()) state["status"] = "created";
+        state_json = state.dump();
+        HULL_TRY(linux::run_hooks(plan.start_container_hooks, "startContainer", state_json));
+    }
     // The fifo stays open until execve closes it (O_CLOEXEC): `start` waits for that moment
     // to know the process runs before it calls the poststart hooks.
     return fail(exec_process(plan.process, fds.seccomp_listener, state_json));

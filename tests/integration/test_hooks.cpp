@@ -73,7 +73,9 @@ TEST_F(HookTest, AllHooksRunWithStateOnStdin) {
             EXPECT_EQ(st["pid"], pid) << name;
         }
         EXPECT_EQ(fs::path(st["bundle"].get<std::string>()), bundle_) << name;
-        EXPECT_EQ(st["status"], "creating") << name;
+        // prestart hooks see "created" (runtime-spec 1.0 ran them after `start`; the OCI
+        // suite's hooks_stdin checks it); the others run while the container is made.
+        EXPECT_EQ(st["status"], std::string(name) == "prestart" && !runtime_is_runc() ? "created" : "creating") << name;
         EXPECT_TRUE(st.contains("ociVersion")) << name;
     }
     EXPECT_FALSE(fs::exists(hook_dir_ / "startContainer.json")) << "startContainer ran before start";

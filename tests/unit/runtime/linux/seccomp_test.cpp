@@ -646,7 +646,7 @@ TEST(Seccomp, SendListenerPassesTheFdAndTheStateToTheAgent) {
     auto refused = send_seccomp_listener(path, passed.get(), payload);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().message(),
-              "send the seccomp listener to `" + path + "`: connect: no such file or directory");
+              "send the seccomp listener: connect to `" + path + "`: no such file or directory");
     rmdir(dir);
 }
 
