@@ -97,7 +97,10 @@ CapPlan plan_caps(const std::optional<oci::Capabilities>& caps, int last_cap) {
     // otherwise. runc drops such entries with a warning rather than failing the container.
     uint64_t unraisable = plan.ambient & ~(plan.inheritable & plan.permitted);
     if (unraisable) {
-        log::warn(cat("ignoring ambient capabilities not also inheritable and permitted: ", cap_names(unraisable, {})));
+        // runc's own default spec asks for ambient capabilities it leaves out of the inheritable
+        // set; the kernel cannot raise those, and runc drops them silently. Debug, not a warning
+        // on every run of a default config.
+        log::debug(cat("ignoring ambient capabilities not also inheritable and permitted: ", cap_names(unraisable, {})));
         plan.ambient &= ~unraisable;
     }
     return plan;
