@@ -94,7 +94,7 @@ CapPlan plan_caps(const std::optional<oci::Capabilities>& caps, int last_cap) {
         log::warn(cat("ignoring capabilities this kernel does not have: ", cap_names(unknown, out_of_range)));
 
     // The kernel keeps ambient within permitted and inheritable: PR_CAP_AMBIENT_RAISE fails
-    // otherwise. runc drops such entries with a warning rather than failing the container.
+    // otherwise. runc drops such entries rather than failing the container.
     uint64_t unraisable = plan.ambient & ~(plan.inheritable & plan.permitted);
     if (unraisable) {
         // runc's own default spec asks for ambient capabilities it leaves out of the inheritable
