@@ -168,6 +168,7 @@ Error exec_process(ProcessPlan& p, int listener_sock, const std::string& state_j
     if (p.seccomp_listener_fd >= 0 && listener_sock >= 0) {
         auto state = nlohmann::json::parse(state_json, nullptr, false);
         int pid = state.is_object() ? state.value("pid", 0) : 0;
+        if (state.is_object()) state["status"] = "created";
         std::string payload = linux::seccomp_process_state_json(state, pid, p.seccomp_listener_metadata);
         if (auto r = linux::send_fd(listener_sock, p.seccomp_listener_fd, payload); !r)
             return std::move(r.error()).context("send the seccomp listener");
