@@ -2,6 +2,12 @@
 // seccomp, masked and read-only paths.
 
 #include <set>
+#include <thread>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cstring>
 
 #include "harness.hpp"
 
@@ -226,6 +232,71 @@ TEST_F(SecurityTest, ReadonlyPaths) {
 TEST_F(SecurityTest, OomScoreAdj) {
     spec_["process"]["oomScoreAdj"] = 123;
     EXPECT_EQ(run_probe({"report"})["oom_score_adj"], 123);
+}
+
+}  // namespace
+}  // namespace hull::itest
+
+namespace hull::itest {
+namespace {
+
+// SCMP_ACT_NOTIFY: the runtime hands the listener fd to linux.seccomp.listenerPath with the
+// container process state (runtime-spec "seccomp notify"); a listener that closes the fd
+// makes the notified syscall fail with ENOSYS, which the probe sees.
+class SeccompNotifyTest : public RuntimeTest {};
+
+TEST_F(SeccompNotifyTest, ListenerGetsTheFdAndTheProcessState) {
+    HULL_SKIP_FOR_RUNC_IF(true, "checked against hull only: the payload format is what runtime-spec 1.2 defines");
+    add_scratch_tmpfs(spec_);
+    std::string sock_path = (base_ / "agent.sock").string();
+    int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(srv, 0);
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    ASSERT_LT(sock_path.size(), sizeof addr.sun_path);
+    memcpy(addr.sun_path, sock_path.c_str(), sock_path.size());
+    ASSERT_EQ(bind(srv, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(listen(srv, 1), 0);
+    // accept(2) honours SO_RCVTIMEO: a runtime that never sends fails the test, not hangs it.
+    struct timeval tv = {10, 0};
+    ASSERT_EQ(setsockopt(srv, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    std::string payload;
+    int received_fd = -1;
+    std::thread agent([&] {
+        int c = accept4(srv, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        char buf[65536];
+        struct iovec iov = {buf, sizeof buf};
+        alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        struct msghdr mh = {};
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = control;
+        mh.msg_controllen = sizeof control;
+        ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
+        if (n > 0) payload.assign(buf, static_cast<size_t>(n));
+        for (struct cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+            if (cm->cmsg_type == SCM_RIGHTS) memcpy(&received_fd, CMSG_DATA(cm), sizeof(int));
+        // Closing the listener makes every pending and later notification fail with ENOSYS.
+        if (received_fd >= 0) close(received_fd);
+        close(c);
+    });
+    spec_["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                 {"listenerPath", sock_path},
+                                 {"listenerMetadata", "hull-test-metadata"},
+                                 {"syscalls", json::array({{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}})}};
+    auto lines = run_probe_lines({"try-mkdir", "/scratch/dir"});
+    agent.join();
+    close(srv);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0]["error"], "ENOSYS") << lines[0].dump();
+    EXPECT_GE(received_fd, 0) << "no fd arrived with the state";
+    json st = json::parse(payload, nullptr, false);
+    ASSERT_TRUE(st.is_object()) << payload;
+    EXPECT_EQ(st["fds"], json::array({"seccompFd"}));
+    EXPECT_EQ(st["metadata"], "hull-test-metadata");
+    EXPECT_GT(st["pid"].get<int>(), 1);
+    EXPECT_EQ(st["state"]["pid"], st["pid"]);
 }
 
 }  // namespace
