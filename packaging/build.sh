@@ -1,6 +1,11 @@
 #!/bin/sh
-# Configures and builds hull into ./build (binary: build/bin/hull).
+# Configures and builds hull into ./build (binary: build/bin/hull). Arguments name the targets
+# to build (default: everything, tests included).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$top/build" -j"$(nproc)"
+if [ $# -gt 0 ]; then
+  for t in "$@"; do cmake --build "$top/build" -j"$(nproc)" --target "$t"; done
+else
+  cmake --build "$top/build" -j"$(nproc)"
+fi

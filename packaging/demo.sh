@@ -4,7 +4,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/packaging/deps.sh"
-"$top/packaging/build.sh" >/dev/null
+"$top/packaging/build.sh" hull >/dev/null
 hull="$top/build/bin/hull"
 
 work=$(mktemp -d /tmp/hull-demo.XXXXXX)
