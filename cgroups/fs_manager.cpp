@@ -63,6 +63,26 @@ Status create_one(const Dir& d, CreatedDirs& made, bool cpuset, bool enable) {
     return {};
 }
 
+// The names of the child cgroups (subdirectories) of the directory `fd`, which it consumes.
+Result<std::vector<std::string>> child_cgroups(UniqueFd fd, const std::string& shown) {
+    DIR* dir = ::fdopendir(fd.get());
+    if (!dir) return fail_sys(cat("opendir ", q(shown)));
+    (void)fd.release();  // the DIR owns it now
+    std::vector<std::string> children;
+    while (auto* e = ::readdir(dir)) {
+        std::string_view n = e->d_name;
+        if (n == "." || n == "..") continue;
+        bool is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        }
+        if (is_dir) children.emplace_back(n);
+    }
+    ::closedir(dir);
+    return children;
+}
+
 Status collect_pids(int dirfd, const std::string& shown, std::vector<pid_t>& out, int depth) {
     if (depth > 64) return fail_msg(cat("list processes: cgroup tree too deep at ", q(shown)));
     auto procs = read_at(FdRef(dirfd), "cgroup.procs", shown);
@@ -78,23 +98,7 @@ Status collect_pids(int dirfd, const std::string& shown, std::vector<pid_t>& out
     }
     int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return fail_sys(cat("open ", q(shown)));
-    DIR* dir = ::fdopendir(fd);
-    if (!dir) {
-        ::close(fd);
-        return fail_sys(cat("opendir ", q(shown)));
-    }
-    std::vector<std::string> children;
-    while (auto* e = ::readdir(dir)) {
-        std::string_view n = e->d_name;
-        if (n == "." || n == "..") continue;
-        bool is_dir = e->d_type == DT_DIR;
-        if (e->d_type == DT_UNKNOWN) {
-            struct stat st;
-            is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-        }
-        if (is_dir) children.emplace_back(n);
-    }
-    ::closedir(dir);
+    auto children = HULL_TRY(child_cgroups(UniqueFd(fd), shown));
     for (auto& c : children) {
         int cfd = ::openat(dirfd, c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (cfd < 0) {
@@ -116,27 +120,11 @@ Status remove_tree_at(int parent, const std::string& name, const std::string& sh
         if (errno == ENOENT) return {};
         return fail(open_error(errno, shown));
     }
-    DIR* dir = ::fdopendir(fd);
-    if (!dir) {
-        ::close(fd);
-        return fail_sys(cat("opendir ", q(shown)));
-    }
-    std::vector<std::string> children;
-    while (auto* e = ::readdir(dir)) {
-        std::string_view n = e->d_name;
-        if (n == "." || n == "..") continue;
-        bool is_dir = e->d_type == DT_DIR;
-        if (e->d_type == DT_UNKNOWN) {
-            struct stat st;
-            is_dir = ::fstatat(::dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-        }
-        if (is_dir) children.emplace_back(n);
-    }
-    Status result;
-    for (auto& c : children)
-        if (result) result = remove_tree_at(::dirfd(dir), c, fs::join(shown, c), depth + 1);
-    ::closedir(dir);
-    if (!result) return result;
+    UniqueFd self(fd);
+    int listing = ::dup(fd);
+    if (listing < 0) return fail_sys(cat("dup ", q(shown)));
+    auto children = HULL_TRY(child_cgroups(UniqueFd(listing), shown));
+    for (auto& c : children) HULL_TRY(remove_tree_at(self.get(), c, fs::join(shown, c), depth + 1));
     if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) return fail_sys(cat("rmdir ", q(shown)));
     return {};
 }
