@@ -185,17 +185,10 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_sys(cat("mkfifo ", q(fifo)));
     UniqueFd fifo_fd = HULL_TRY(fs::open(fifo, O_RDONLY | O_NONBLOCK));
 
-    UniqueFd console_ours, console_child;
-    if (spec.process->terminal) {
-        if (!o.console_socket.empty()) {
-            console_child = HULL_TRY(linux::connect_console_socket(o.console_socket));
-        } else {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fail_sys("socketpair");
-            console_ours.reset(sv[0]);
-            console_child.reset(sv[1]);
-        }
-    }
+    linux::ConsoleEnds console;
+    if (spec.process->terminal) console = HULL_TRY(linux::console_ends(o.console_socket));
+    UniqueFd& console_ours = console.ours;
+    UniqueFd& console_child = console.child;
     UniqueFd listener;
     if (spec.linux->seccomp && !spec.linux->seccomp->listener_path.empty())
         listener = HULL_TRY_CTX(linux::connect_console_socket(spec.linux->seccomp->listener_path),

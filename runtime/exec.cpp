@@ -151,17 +151,10 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     if (!init_pidfd || process_start_time(rec.pid) != rec.pid_start_time) return fail_msg("container not running");
     int join = namespaces_to_join(rec.pid);
 
-    UniqueFd console_ours, console_child;
-    if (proc.terminal) {
-        if (!o.console_socket.empty()) {
-            console_child = HULL_TRY(linux::connect_console_socket(o.console_socket));
-        } else {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fail_sys("socketpair");
-            console_ours.reset(sv[0]);
-            console_child.reset(sv[1]);
-        }
-    }
+    linux::ConsoleEnds console;
+    if (proc.terminal) console = HULL_TRY(linux::console_ends(o.console_socket));
+    UniqueFd& console_ours = console.ours;
+    UniqueFd& console_child = console.child;
 
     auto [chan, chan_child] = HULL_TRY(process::Channel::pair());
     auto stage1 = HULL_TRY_CTX(process::clone_child({}), "fork");

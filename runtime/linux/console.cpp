@@ -20,6 +20,19 @@ namespace hull::runtime::linux {
 
 Result<UniqueFd> connect_console_socket(const std::string& path) { return connect_unix(path); }
 
+Result<ConsoleEnds> console_ends(const std::string& console_socket) {
+    ConsoleEnds ends;
+    if (!console_socket.empty()) {
+        ends.child = HULL_TRY(connect_console_socket(console_socket));
+        return ends;
+    }
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fail_sys("socketpair");
+    ends.ours.reset(sv[0]);
+    ends.child.reset(sv[1]);
+    return ends;
+}
+
 Status send_fd(int sock, int fd, std::string_view name) {
     HULL_TRY_CTX(send_with_fd(sock, name, fd), "send the pty master over the console socket");
     return {};

@@ -15,6 +15,14 @@ namespace hull::runtime::linux {
 // Parent side: connects to the unix socket at `path` (before any fork, while host paths work).
 Result<UniqueFd> connect_console_socket(const std::string& path);
 
+// Where the pty master goes: the caller's --console-socket, or (in the foreground, with no
+// socket given) a socketpair whose `ours` end receives it for hull to proxy.
+struct ConsoleEnds {
+    UniqueFd ours;   // empty when a --console-socket takes the master
+    UniqueFd child;  // the init's end
+};
+Result<ConsoleEnds> console_ends(const std::string& console_socket);
+
 // Child side, with /dev/ptmx reachable (after pivot_root for a container, or on the joined
 // root for exec): opens a pty, sizes it, sends the master over `console_sock`, makes the slave
 // the controlling terminal and stdio. With `bind_console`, the slave also becomes /dev/console.
