@@ -1,6 +1,6 @@
 // Capabilities (libcap) and rlimits: planned in the parent, applied by the init.
 //
-// The init's order (crun's and runc's): apply_rlimits; drop_bounding while still privileged;
+// The init's order (crun's and runc's; rlimits were set by the parent): drop_bounding while still privileged;
 // PR_SET_KEEPCAPS, setgroups/setresgid/setresuid; apply (effective/permitted/inheritable,
 // then ambient); no_new_privs; seccomp (see seccomp.hpp for where exactly).
 #pragma once
@@ -64,14 +64,9 @@ private:
     cap_t caps_ = nullptr;
 };
 
-// Child side: setrlimit (prlimit on self) for each, in order; returns 0 or -errno (and the
-// failing index in *failed, when non-null). Raising a hard limit needs CAP_SYS_RESOURCE in
-// the initial user namespace: a child already inside a new user namespace cannot, so call it
-// before entering one, or use apply_rlimits_to from the parent.
-int apply_rlimits(const std::vector<oci::Rlimit>& rlimits, size_t* failed) noexcept;
-
-// Parent side: the same with prlimit(2) on `pid` (runc applies them this way, from the
-// parent, because the child in its new user namespace could not raise them).
+// Parent side: prlimit(2) on `pid` for each, in order (runc applies them this way, from the
+// parent: raising a hard limit needs CAP_SYS_RESOURCE in the initial user namespace, which a
+// child inside a new user namespace lacks).
 Status apply_rlimits_to(pid_t pid, const std::vector<oci::Rlimit>& rlimits);
 
 }  // namespace hull::runtime::linux

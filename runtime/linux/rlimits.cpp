@@ -1,4 +1,5 @@
-// process.rlimits: setrlimit in the init, or prlimit on the init from the parent.
+// process.rlimits: prlimit on the new process from the parent, as runc does (inside a user
+// namespace the process itself could not raise a hard limit).
 // Declared in caps.hpp, with the other per-process attributes the init applies.
 #include "runtime/linux/caps.hpp"
 
@@ -20,16 +21,6 @@ int set_limit(pid_t pid, const oci::Rlimit& r) noexcept {
 }
 
 }  // namespace
-
-int apply_rlimits(const std::vector<oci::Rlimit>& rlimits, size_t* failed) noexcept {
-    for (size_t i = 0; i < rlimits.size(); ++i) {
-        if (set_limit(0, rlimits[i]) != 0) {
-            if (failed) *failed = i;
-            return -errno;
-        }
-    }
-    return 0;
-}
 
 Status apply_rlimits_to(pid_t pid, const std::vector<oci::Rlimit>& rlimits) {
     for (const oci::Rlimit& r : rlimits) {

@@ -186,8 +186,10 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec) {
         if (rule.action == SeccompAction::notify) {
             uses_notify = true;
             for (const std::string& name : rule.names)
-                if (name == "write")
-                    return fail_msg(cat(where, ": `SCMP_ACT_NOTIFY` cannot be used for `write`",
+                // hull's init hands the listener over with sendmsg(2), after the filter is in
+                // place; runc's reports it with write(2). Refuse both, as runc refuses write.
+                if (name == "write" || name == "sendmsg")
+                    return fail_msg(cat(where, ": `SCMP_ACT_NOTIFY` cannot be used for ", q(name),
                                         " (the listener is handed over after the filter is installed)"));
         }
 
@@ -279,12 +281,9 @@ std::string seccomp_process_state_json(const nlohmann::json& state, int pid, con
     return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Status send_seccomp_listener(const std::string& listener_path, int listener_fd,
-                             const std::string& process_state_json) {
-    const std::string ctx = cat("send the seccomp listener to ", q(listener_path));
-    if (process_state_json.empty()) return fail_msg(cat(ctx, ": empty container process state"));
-    UniqueFd sock = HULL_TRY_CTX(connect_unix(listener_path), "send the seccomp listener");
-    HULL_TRY_CTX(send_with_fd(sock.get(), process_state_json, listener_fd), ctx);
+Status send_seccomp_listener(int sock, int listener_fd, const std::string& process_state_json) {
+    if (process_state_json.empty()) return fail_msg("send the seccomp listener: empty container process state");
+    HULL_TRY_CTX(send_with_fd(sock, process_state_json, listener_fd), "send the seccomp listener");
     return {};
 }
 

@@ -40,10 +40,8 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& spec);
 // kernel opens it O_CLOEXEC), 0 when installed without one, or -errno.
 // Every syscall after this one is filtered, the ones that hand the listener over included:
 // a NOTIFY rule on them would wait for an agent that cannot have the listener yet.
-// compile_seccomp refuses NOTIFY on `write`, as runc does (runc's init reports the fd's
-// number with write(2), the parent takes it with pidfd_getfd(2) and calls
-// send_seccomp_listener); an init that sendmsg(2)s the fd itself has the same hazard with
-// `sendmsg`.
+// hull's init sends the fd with sendmsg(2) (send_seccomp_listener) over a connection made
+// before the pivot; compile_seccomp refuses NOTIFY on `sendmsg`, and on `write` as runc does.
 int install_seccomp(const SeccompProgram& prog) noexcept;
 
 // Parent side: the runtime-spec "ContainerProcessState" document that goes with the fd:
@@ -51,10 +49,9 @@ int install_seccomp(const SeccompProgram& prog) noexcept;
 // `state` is the container's state.json document (status "creating", as runc sends it).
 std::string seccomp_process_state_json(const nlohmann::json& state, int pid, const std::string& metadata);
 
-// Parent side: connects to the AF_UNIX SOCK_STREAM socket at `listener_path`, sends
-// `process_state_json` as the payload with `listener_fd` in SCM_RIGHTS, and closes the
-// connection (one state per connection), as runtime-spec "seccomp notify" describes.
-Status send_seccomp_listener(const std::string& listener_path, int listener_fd,
-                             const std::string& process_state_json);
+// Sends `process_state_json` with `listener_fd` in SCM_RIGHTS over `sock`, a stream
+// connection to linux.seccomp.listenerPath (made with connect_unix before the init left the
+// host's mount namespace), as runtime-spec "seccomp notify" describes. One state per connection.
+Status send_seccomp_listener(int sock, int listener_fd, const std::string& process_state_json);
 
 }  // namespace hull::runtime::linux

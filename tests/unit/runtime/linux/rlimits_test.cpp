@@ -39,15 +39,22 @@ bool have_sys_resource() {
     return v == CAP_SET;
 }
 
-// Forks a child that applies `rlimits` and runs `check`; returns the exit status.
+// Forks a child that waits while the parent applies `rlimits` to it (as the runtime does, with
+// prlimit), then runs `check` in the child; returns the child's exit status.
 template <class F>
-int in_child(const std::vector<oci::Rlimit>& rlimits, F check) {
+int in_child(const std::vector<oci::Rlimit>& rlimits, Status* applied, F check) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        size_t failed = 99;
-        int rc = apply_rlimits(rlimits, &failed);
-        _exit(check(rc, failed));
+        close(fds[1]);
+        char c;
+        (void)!read(fds[0], &c, 1);
+        _exit(check());
     }
+    close(fds[0]);
+    *applied = apply_rlimits_to(pid, rlimits);
+    close(fds[1]);
     int status = 0;
     waitpid(pid, &status, 0);
     return status;
@@ -58,8 +65,8 @@ TEST(Rlimits, ChildLowersNofileSoftBelowHard) {
     ASSERT_GT(hard, 4096u);
     std::vector<oci::Rlimit> rl = {limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024, 4096),
                                    limit(RLIMIT_CORE, "RLIMIT_CORE", 0, 0)};
-    int status = in_child(rl, [](int rc, size_t) -> int {
-        if (rc != 0) return 1;
+    Status applied;
+    int status = in_child(rl, &applied, []() -> int {
         struct rlimit l;
         if (getrlimit(RLIMIT_NOFILE, &l) != 0) return 2;
         if (l.rlim_cur != 1024 || l.rlim_max != 4096) return 3;
@@ -67,20 +74,26 @@ TEST(Rlimits, ChildLowersNofileSoftBelowHard) {
         if (l.rlim_cur != 0 || l.rlim_max != 0) return 5;
         return 0;
     });
+    EXPECT_TRUE(applied) << applied.error().message();
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
-TEST(Rlimits, RaisingTheHardLimitFailsWithTheIndexWithoutCapSysResource) {
+TEST(Rlimits, RaisingTheHardLimitFailsNamingTheLimitWithoutCapSysResource) {
     if (have_sys_resource()) GTEST_SKIP() << "has CAP_SYS_RESOURCE: raising the hard limit would succeed";
     rlim_t hard = host_nofile_hard();
     std::vector<oci::Rlimit> rl = {limit(RLIMIT_CORE, "RLIMIT_CORE", 0, 0),
                                    limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", 1024, hard + 1)};
-    int status = in_child(rl, [](int rc, size_t failed) -> int {
-        if (rc != -EPERM) return 1;
-        if (failed != 1) return 2;
+    Status applied;
+    int status = in_child(rl, &applied, []() -> int {
+        struct rlimit l;
+        // The limits before the failing one were applied.
+        if (getrlimit(RLIMIT_CORE, &l) != 0 || l.rlim_max != 0) return 1;
         return 0;
     });
+    ASSERT_FALSE(applied);
+    EXPECT_EQ(applied.error().code(), EPERM);
+    EXPECT_NE(applied.error().message().find("`RLIMIT_NOFILE`"), std::string::npos) << applied.error().message();
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
 }

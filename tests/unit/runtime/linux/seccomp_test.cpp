@@ -1,6 +1,7 @@
 // Seccomp: compiled with libseccomp, then installed for real in a forked child (with
 // PR_SET_NO_NEW_PRIVS) whose syscalls show what the filter does.
 #include "runtime/linux/seccomp.hpp"
+#include "common/unix_socket.hpp"
 
 #include "common/unique_fd.hpp"
 #include "common/syscalls.hpp"
@@ -469,6 +470,11 @@ TEST(Seccomp, InvalidProfilesFailNamingTheJsonPath) {
         s.listener_path = "/run/agent.sock";
         cases.push_back({"notify write", s, ".linux.seccomp.syscalls[0]: `SCMP_ACT_NOTIFY` cannot be used for `write`"});
     }
+    {
+        oci::Seccomp s = allow_by_default({rule({"sendmsg"}, SeccompAction::notify)});
+        s.listener_path = "/run/agent.sock";
+        cases.push_back({"notify sendmsg", s, ".linux.seccomp.syscalls[0]: `SCMP_ACT_NOTIFY` cannot be used for `sendmsg`"});
+    }
     cases.push_back({"notify without listener", allow_by_default({rule({"mkdir"}, SeccompAction::notify)}),
                      ".linux.seccomp.listenerPath: required when a rule uses `SCMP_ACT_NOTIFY`"});
 
@@ -603,8 +609,11 @@ TEST(Seccomp, SendListenerPassesTheFdAndTheStateToTheAgent) {
     nlohmann::json state = {{"ociVersion", "1.2.0"}, {"id", "c1"}, {"status", "creating"}, {"pid", 77}, {"bundle", "/b"}};
     // Big enough that a stream socket may split it.
     std::string payload = seccomp_process_state_json(state, 77, std::string(100000, 'm'));
-    auto sent = send_seccomp_listener(path, passed.get(), payload);
+    auto agent = connect_unix(path);
+    ASSERT_TRUE(agent) << agent.error().message();
+    auto sent = send_seccomp_listener(agent->get(), passed.get(), payload);
     ASSERT_TRUE(sent) << sent.error().message();
+    agent->reset();  // one state per connection
 
     UniqueFd conn(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
     ASSERT_TRUE(conn);
@@ -643,10 +652,9 @@ TEST(Seccomp, SendListenerPassesTheFdAndTheStateToTheAgent) {
 
     server.reset();
     unlink(path.c_str());
-    auto refused = send_seccomp_listener(path, passed.get(), payload);
+    auto refused = connect_unix(path);
     ASSERT_FALSE(refused);
-    EXPECT_EQ(refused.error().message(),
-              "send the seccomp listener: connect to `" + path + "`: no such file or directory");
+    EXPECT_EQ(refused.error().message(), "connect to `" + path + "`: no such file or directory");
     rmdir(dir);
 }
 
