@@ -162,7 +162,8 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (spec.root.path.empty()) return fail_msg("config.json: .root.path: required");
     std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
     std::string rootfs = HULL_TRY(real_path(root_path, "root.path"));
-    if (linux::exe_reachable_from(spec, std::nullopt)) HULL_TRY(linux::run_from_sealed_copy());
+    bool exe_reachable = linux::exe_reachable_from(spec, std::nullopt);
+    if (exe_reachable) HULL_TRY(linux::run_from_sealed_copy());
     if (spec.process->terminal && o.console_socket.empty() && !foreground)
         return fail_msg("cannot allocate a tty for a detached container without --console-socket");
 
@@ -213,6 +214,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     rec.created = now_rfc3339();
     rec.owner = ::geteuid();
     rec.cgroup = mgr->save();
+    rec.exe_reachable = exe_reachable;
     rec.config = oci::to_json(spec);
     if (!has_process) rec.config.erase("process");
 

@@ -23,9 +23,9 @@
 namespace hull::runtime {
 namespace {
 
-// The process document for exec: --process FILE, or the container's own process with the
-// command line flags laid over it (as runc does).
-Result<oci::Process> exec_process_spec(const Record& rec, const ExecOptions& o) {
+// The container's spec with the process to exec in place of its own: --process FILE, or the
+// container's process with the command line flags laid over it (as runc does).
+Result<oci::Spec> exec_spec(const Record& rec, const ExecOptions& o) {
     nlohmann::json doc = rec.config;
     if (!o.process_file.empty()) {
         auto text = HULL_TRY_CTX(fs::read_file(o.process_file), "--process");
@@ -83,7 +83,7 @@ Result<oci::Process> exec_process_spec(const Record& rec, const ExecOptions& o) 
         if (starts_with(m, "config.json: .process")) m = "process" + m.substr(21);
         return fail_msg(cat("exec: ", m));
     }
-    return std::move(*spec->process);
+    return std::move(*spec);
 }
 
 // Namespaces of the container's init that differ from ours: the ones to join.
@@ -138,14 +138,15 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     if (st == oci::Status::stopped) return fail_msg("cannot exec in a stopped container");
     if (st == oci::Status::paused) return fail_msg("cannot exec in a paused container");
 
-    auto proc = HULL_TRY(exec_process_spec(rec, o));
+    oci::Spec spec = HULL_TRY(exec_spec(rec, o));
+    oci::Process& proc = *spec.process;
     if (proc.terminal && o.console_socket.empty() && o.detach)
         return fail_msg("cannot allocate a tty for a detached process without --console-socket");
-    auto spec = oci::parse_config(rec.config.dump());
-    if (spec && linux::exe_reachable_from(*spec, proc.capabilities)) HULL_TRY(linux::run_from_sealed_copy());
+    // The container's own processes (decided at create) or this one may hold CAP_SYS_PTRACE.
+    if (rec.exe_reachable || linux::exe_reachable_from(spec, proc.capabilities))
+        HULL_TRY(linux::run_from_sealed_copy());
     auto plan = HULL_TRY(process::plan_process(proc));
-    if (spec && spec->linux && spec->linux->seccomp)
-        plan.seccomp = HULL_TRY(linux::compile_seccomp(*spec->linux->seccomp));
+    if (spec.linux && spec.linux->seccomp) plan.seccomp = HULL_TRY(linux::compile_seccomp(*spec.linux->seccomp));
 
     UniqueFd init_pidfd(sys::pidfd_open(rec.pid, 0));
     if (!init_pidfd || process_start_time(rec.pid) != rec.pid_start_time) return fail_msg("container not running");

@@ -82,6 +82,7 @@ Result<Record> StateStore::load(const std::string& id) const {
     if (j.contains("cgroup")) r.cgroup = j["cgroup"];
     if (j.contains("config")) r.config = j["config"];
     r.detached_terminal = j.value("detached_terminal", false);
+    r.exe_reachable = j.value("exe_reachable", false);
     return r;
 }
 
@@ -95,7 +96,8 @@ Status StateStore::save(const Record& r) const {
                         {"owner", r.owner},
                         {"cgroup", r.cgroup},
                         {"config", r.config},
-                        {"detached_terminal", r.detached_terminal}};
+                        {"detached_terminal", r.detached_terminal},
+                        {"exe_reachable", r.exe_reachable}};
     HULL_TRY_CTX(fs::write_file_atomic(dir(r.id) + "/state.json", j.dump()), cat("save state of ", q(r.id)));
     return {};
 }

@@ -28,6 +28,7 @@ struct Record {
     nlohmann::json cgroup;          // cgroups::Manager::save()
     nlohmann::json config;          // config.json as created
     bool detached_terminal = false;
+    bool exe_reachable = false;     // linux::exe_reachable_from at create: exec must run sealed
 };
 
 class StateStore {

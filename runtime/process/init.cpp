@@ -168,10 +168,9 @@ Error exec_process(ProcessPlan& p, int listener_sock, const std::string& state_j
     if (p.seccomp_listener_fd >= 0 && listener_sock >= 0) {
         auto state = nlohmann::json::parse(state_json, nullptr, false);
         int pid = state.is_object() ? state.value("pid", 0) : 0;
-        if (state.is_object()) state["status"] = "created";
         std::string payload = linux::seccomp_process_state_json(state, pid, p.seccomp_listener_metadata);
-        if (auto r = linux::send_fd(listener_sock, p.seccomp_listener_fd, payload); !r)
-            return std::move(r.error()).context("send the seccomp listener");
+        if (auto r = linux::send_seccomp_listener(listener_sock, p.seccomp_listener_fd, payload); !r)
+            return std::move(r.error());
         ::close(p.seccomp_listener_fd);
         ::close(listener_sock);
     }
@@ -263,12 +262,14 @@ Status init_steps(ContainerPlan& plan, InitFds& fds, Channel& chan, std::string&
         }
         return fail_sys("read exec.fifo");
     }
-    if (!plan.start_container_hooks.empty()) {
+    // From here on the container is "created" (startContainer hooks, the seccomp listener).
+    // The parent sent the state once, as "creating"; the status is the only field that moves.
+    if (!plan.start_container_hooks.empty() || fds.seccomp_listener >= 0) {
         auto state = nlohmann::json::parse(state_json, nullptr, false);
         if (state.is_object()) state["status"] = "created";
         state_json = state.dump();
-        HULL_TRY(linux::run_hooks(plan.start_container_hooks, "startContainer", state_json));
     }
+    HULL_TRY(linux::run_hooks(plan.start_container_hooks, "startContainer", state_json));
     // The fifo stays open until execve closes it (O_CLOEXEC): `start` waits for that moment
     // to know the process runs before it calls the poststart hooks.
     return fail(exec_process(plan.process, fds.seccomp_listener, state_json));
