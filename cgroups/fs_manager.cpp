@@ -322,6 +322,13 @@ public:
         return false;
     }
 
+    // Placeholders until the stats work lands (issue 3); callers get a clear error.
+    Result<Stats> stats() const override { return fail_msg("cgroup stats: not implemented yet"); }
+    Result<uint64_t> oom_kill_count() const override { return uint64_t{0}; }
+    Result<UniqueFd> watch_memory_events() const override {
+        return fail_msg("watch memory events: not implemented yet");
+    }
+
     Status destroy() override {
         v2_fd_.reset();
         Status result;

@@ -2,7 +2,9 @@
 // cgroup2 mount that holds few or no controllers, as systemd's "hybrid" mode leaves it).
 #pragma once
 
+#include "cgroups/stats.hpp"
 #include "common/result.hpp"
+#include "common/unique_fd.hpp"
 #include "oci-spec/spec.hpp"
 
 #include <sys/types.h>
@@ -68,6 +70,15 @@ public:
     // Freezes or thaws every task (v2 cgroup.freeze, v1 freezer).
     virtual Status set_frozen(bool frozen) = 0;
     virtual Result<bool> frozen() const = 0;
+    // Usage counters of every mounted controller (see stats.hpp).
+    virtual Result<Stats> stats() const = 0;
+    // How many times the OOM killer has killed a task of this cgroup so far (v2 memory.events
+    // `oom_kill`, v1 memory.oom_control `oom_kill`); 0 without a memory controller.
+    virtual Result<uint64_t> oom_kill_count() const = 0;
+    // An fd that polls readable whenever the cgroup's memory events may have changed (v2:
+    // inotify on memory.events; v1: an eventfd registered through cgroup.event_control on
+    // memory.oom_control). The caller drains it with read() and then asks oom_kill_count().
+    virtual Result<UniqueFd> watch_memory_events() const = 0;
     // Removes the cgroup directories, killing nothing; retries while exiting tasks linger.
     // Missing directories are not an error.
     virtual Status destroy() = 0;
