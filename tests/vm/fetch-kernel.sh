@@ -57,6 +57,13 @@ if [ ! -f "$dir/.complete" ]; then
   [ -n "$bz" ] || die "no /boot/vmlinuz-* in \`$deb\`"
   kver=${bz##*/vmlinuz-}
   [ -d "$tmp/root/lib/modules/$kver" ] || die "no /lib/modules/$kver in \`$deb\`"
+  # The package's postinst would run depmod; a guest needs modules.dep to modprobe.
+  # kmod's depmod where installed, else busybox's (busybox-static is a build dependency).
+  if command -v depmod >/dev/null 2>&1; then
+    depmod -b "$tmp/root" "$kver" || die "depmod for \`$kver\` failed"
+  else
+    busybox depmod -b "$tmp/root" "$kver" || die "busybox depmod for \`$kver\` failed"
+  fi
 
   # The boot protocol header locates the compressed payload exactly: the protected-mode
   # code starts after (setup_sects + 1) sectors, and payload_offset/payload_length (at
