@@ -1,0 +1,340 @@
+// A virtio-mmio (version 2) driver for just enough virtio-blk: find the devices from the
+// command line's `virtio_mmio.device=<size>@<base>:<irq>` (the VMM's own declaration, so no
+// ACPI parsing and the same code runs under qemu with matching parameters), negotiate
+// VIRTIO_F_VERSION_1, set up one split virtqueue, and on every disk read sector 0, print the
+// test's pattern, write a reply to sector 1 and flush, each time sleeping until the device's
+// interrupt says the request is done.
+//
+// Disk protocol with the tests: sector 0 starts with "HULL-GUEST-DISK:<text>" (text ends at
+// NUL or newline); the guest writes "HULL-GUEST-REPLY:<text>\n" padded with zeros to sector 1.
+// A disk without the pattern is only read, never written.
+#include "guest.h"
+
+// Register offsets, from the virtio 1.x spec's "MMIO Device Register Layout".
+#define VIRTIO_MAGIC 0x000
+#define VIRTIO_VERSION 0x004
+#define VIRTIO_DEVICE_ID 0x008
+#define VIRTIO_DEVICE_FEATURES 0x010
+#define VIRTIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_DRIVER_FEATURES 0x020
+#define VIRTIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_QUEUE_SEL 0x030
+#define VIRTIO_QUEUE_NUM_MAX 0x034
+#define VIRTIO_QUEUE_NUM 0x038
+#define VIRTIO_QUEUE_READY 0x044
+#define VIRTIO_QUEUE_NOTIFY 0x050
+#define VIRTIO_INTERRUPT_STATUS 0x060
+#define VIRTIO_INTERRUPT_ACK 0x064
+#define VIRTIO_STATUS 0x070
+#define VIRTIO_QUEUE_DESC 0x080
+#define VIRTIO_QUEUE_DRIVER 0x090
+#define VIRTIO_QUEUE_DEVICE 0x0a0
+#define VIRTIO_CONFIG 0x100
+
+#define STATUS_ACKNOWLEDGE 1
+#define STATUS_DRIVER 2
+#define STATUS_DRIVER_OK 4
+#define STATUS_FEATURES_OK 8
+#define STATUS_FAILED 128
+
+#define F_BLK_RO (1ull << 5)
+#define F_BLK_FLUSH (1ull << 9)
+#define F_VERSION_1 (1ull << 32)
+
+#define BLK_T_IN 0
+#define BLK_T_OUT 1
+#define BLK_T_FLUSH 4
+
+#define DESC_F_NEXT 1
+#define DESC_F_WRITE 2
+
+#define MAX_DEVICES 8
+#define QSZ 8
+#define IRQ_TIMEOUT_MS 10000
+
+static const char PATTERN[] = "HULL-GUEST-DISK:";
+static const char REPLY[] = "HULL-GUEST-REPLY:";
+
+struct vq_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+};
+struct vq_avail {
+    uint16_t flags;
+    uint16_t idx;
+    uint16_t ring[QSZ];
+    uint16_t used_event;
+};
+struct vq_used {
+    uint16_t flags;
+    uint16_t idx;
+    struct {
+        uint32_t id;
+        uint32_t len;
+    } ring[QSZ];
+    uint16_t avail_event;
+};
+
+// One device's queue and request buffers; the alignments are the split virtqueue's.
+struct blk {
+    struct vq_desc desc[QSZ] __attribute__((aligned(4096)));
+    struct vq_avail avail __attribute__((aligned(16)));
+    struct vq_used used __attribute__((aligned(16)));
+    struct {
+        uint32_t type;
+        uint32_t reserved;
+        uint64_t sector;
+    } hdr __attribute__((aligned(16)));
+    uint8_t data[512] __attribute__((aligned(16)));
+    volatile uint8_t status;
+    uint16_t last_used;
+};
+
+struct device {
+    uint64_t base;
+    unsigned irq;
+    unsigned index;  // Among virtio-blk devices, for messages.
+    volatile uint32_t interrupts;   // Used-buffer interrupts taken.
+    volatile uint32_t last_isr;     // InterruptStatus read by the last one.
+    struct blk* blk;
+};
+
+static struct blk blks[MAX_DEVICES];
+static struct device devices[MAX_DEVICES];
+
+static uint32_t reg(const struct device* d, uint32_t off) { return mmio_read32(d->base + off); }
+static void set_reg(const struct device* d, uint32_t off, uint32_t v) { mmio_write32(d->base + off, v); }
+
+static void on_interrupt(void* ctx) {
+    struct device* d = ctx;
+    uint32_t isr = reg(d, VIRTIO_INTERRUPT_STATUS);
+    set_reg(d, VIRTIO_INTERRUPT_ACK, isr);
+    d->last_isr = isr;
+    if (isr & 1) ++d->interrupts;
+}
+
+// ---- command line -------------------------------------------------------------------------
+
+static const char* parse_num(const char* p, uint64_t* out) {
+    uint64_t v = 0;
+    unsigned base = 10;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+    }
+    const char* start = p;
+    for (;; ++p) {
+        unsigned dig;
+        if (*p >= '0' && *p <= '9') dig = (unsigned)(*p - '0');
+        else if (base == 16 && *p >= 'a' && *p <= 'f') dig = (unsigned)(*p - 'a' + 10);
+        else if (base == 16 && *p >= 'A' && *p <= 'F') dig = (unsigned)(*p - 'A' + 10);
+        else break;
+        v = v * base + dig;
+    }
+    *out = v;
+    return p == start ? NULL : p;
+}
+
+// `<size>[KMG]@<base>:<irq>[:<id>]`, as Linux's virtio_mmio module parameter takes it.
+static bool parse_device(const char* p, uint64_t* base, unsigned* irq) {
+    uint64_t size, b, i;
+    if (!(p = parse_num(p, &size))) return false;
+    if (*p == 'K' || *p == 'k' || *p == 'M' || *p == 'm' || *p == 'G' || *p == 'g') ++p;
+    if (*p++ != '@' || !(p = parse_num(p, &b)) || *p++ != ':' || !(p = parse_num(p, &i))) return false;
+    *base = b;
+    *irq = (unsigned)i;
+    return true;
+}
+
+// ---- virtio-blk ---------------------------------------------------------------------------
+
+static const char* blk_status_name(uint8_t s) {
+    switch (s) {
+    case 0: return "OK";
+    case 1: return "IOERR";
+    case 2: return "UNSUPP";
+    default: return "invalid";
+    }
+}
+
+// Submits one request and sleeps until its interrupt; false (after saying why) if none came.
+static bool blk_request(struct device* d, uint32_t type, uint64_t sector, bool with_data, uint8_t* status) {
+    struct blk* b = d->blk;
+    b->hdr.type = type;
+    b->hdr.reserved = 0;
+    b->hdr.sector = sector;
+    b->status = 0xff;
+    unsigned n = 0;
+    b->desc[n] = (struct vq_desc){(uint64_t)(uintptr_t)&b->hdr, sizeof b->hdr, DESC_F_NEXT, (uint16_t)(n + 1)};
+    ++n;
+    if (with_data) {
+        uint16_t flags = DESC_F_NEXT | (type == BLK_T_IN ? DESC_F_WRITE : 0);
+        b->desc[n] = (struct vq_desc){(uint64_t)(uintptr_t)b->data, sizeof b->data, flags, (uint16_t)(n + 1)};
+        ++n;
+    }
+    b->desc[n] = (struct vq_desc){(uint64_t)(uintptr_t)&b->status, 1, DESC_F_WRITE, 0};
+
+    uint32_t seen = d->interrupts;
+    b->avail.ring[b->avail.idx % QSZ] = 0;
+    mb();
+    b->avail.idx = (uint16_t)(b->avail.idx + 1);
+    mb();
+    set_reg(d, VIRTIO_QUEUE_NOTIFY, 0);
+    if (!wait_for_irq(&d->interrupts, seen, IRQ_TIMEOUT_MS)) {
+        uint16_t used = ((volatile struct vq_used*)&b->used)->idx;
+        print(TAG "FAIL: blk%u: no interrupt on irq %u within %u ms (used idx %u, expected %u)\n", d->index, d->irq,
+              IRQ_TIMEOUT_MS, used, (unsigned)(uint16_t)(b->last_used + 1));
+        return false;
+    }
+    uint16_t used = ((volatile struct vq_used*)&b->used)->idx;
+    print(TAG "blk%u: interrupt on irq %u arrived (InterruptStatus 0x%x), used idx %u\n", d->index, d->irq,
+          d->last_isr, used);
+    if (used == b->last_used) {
+        print(TAG "FAIL: blk%u: interrupt without a used buffer\n", d->index);
+        return false;
+    }
+    b->last_used = used;
+    *status = b->status;
+    return true;
+}
+
+static bool blk_init(struct device* d, uint64_t* features) {
+    set_reg(d, VIRTIO_STATUS, 0);
+    set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE);
+    set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+    set_reg(d, VIRTIO_DEVICE_FEATURES_SEL, 0);
+    uint64_t offered = reg(d, VIRTIO_DEVICE_FEATURES);
+    set_reg(d, VIRTIO_DEVICE_FEATURES_SEL, 1);
+    offered |= (uint64_t)reg(d, VIRTIO_DEVICE_FEATURES) << 32;
+    print(TAG "blk%u: device features 0x%lx\n", d->index, offered);
+    if (!(offered & F_VERSION_1)) {
+        print(TAG "FAIL: blk%u: VIRTIO_F_VERSION_1 not offered\n", d->index);
+        set_reg(d, VIRTIO_STATUS, STATUS_FAILED);
+        return false;
+    }
+    uint64_t wanted = offered & (F_VERSION_1 | F_BLK_RO | F_BLK_FLUSH);
+    set_reg(d, VIRTIO_DRIVER_FEATURES_SEL, 0);
+    set_reg(d, VIRTIO_DRIVER_FEATURES, (uint32_t)wanted);
+    set_reg(d, VIRTIO_DRIVER_FEATURES_SEL, 1);
+    set_reg(d, VIRTIO_DRIVER_FEATURES, (uint32_t)(wanted >> 32));
+    set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+    if (!(reg(d, VIRTIO_STATUS) & STATUS_FEATURES_OK)) {
+        print(TAG "FAIL: blk%u: device refused features 0x%lx\n", d->index, wanted);
+        set_reg(d, VIRTIO_STATUS, STATUS_FAILED);
+        return false;
+    }
+    *features = wanted;
+
+    set_reg(d, VIRTIO_QUEUE_SEL, 0);
+    uint32_t max = reg(d, VIRTIO_QUEUE_NUM_MAX);
+    if (max == 0 || reg(d, VIRTIO_QUEUE_READY)) {
+        print(TAG "FAIL: blk%u: queue 0 unavailable (QueueNumMax %u)\n", d->index, max);
+        set_reg(d, VIRTIO_STATUS, STATUS_FAILED);
+        return false;
+    }
+    // QSZ is a power of two, so any smaller power-of-two maximum is taken as is.
+    uint32_t num = max < QSZ ? max : QSZ;
+    struct blk* b = d->blk;
+    set_reg(d, VIRTIO_QUEUE_NUM, num);
+    uint64_t desc = (uint64_t)(uintptr_t)b->desc, avail = (uint64_t)(uintptr_t)&b->avail,
+             used = (uint64_t)(uintptr_t)&b->used;
+    set_reg(d, VIRTIO_QUEUE_DESC, (uint32_t)desc);
+    set_reg(d, VIRTIO_QUEUE_DESC + 4, (uint32_t)(desc >> 32));
+    set_reg(d, VIRTIO_QUEUE_DRIVER, (uint32_t)avail);
+    set_reg(d, VIRTIO_QUEUE_DRIVER + 4, (uint32_t)(avail >> 32));
+    set_reg(d, VIRTIO_QUEUE_DEVICE, (uint32_t)used);
+    set_reg(d, VIRTIO_QUEUE_DEVICE + 4, (uint32_t)(used >> 32));
+    set_reg(d, VIRTIO_QUEUE_READY, 1);
+    if (!irq_register(d->irq, on_interrupt, d)) {
+        print(TAG "FAIL: blk%u: irq %u is not an IOAPIC pin\n", d->index, d->irq);
+        return false;
+    }
+    set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+    return true;
+}
+
+static bool blk_run(struct device* d) {
+    uint64_t features;
+    if (!blk_init(d, &features)) return false;
+    struct blk* b = d->blk;
+    uint64_t capacity = reg(d, VIRTIO_CONFIG) | (uint64_t)reg(d, VIRTIO_CONFIG + 4) << 32;
+    print(TAG "blk%u: capacity %lu sectors%s%s\n", d->index, capacity, features & F_BLK_RO ? ", read-only" : "",
+          features & F_BLK_FLUSH ? ", flush" : "");
+    if (capacity < 2) {
+        print(TAG "blk%u: too small for the test (needs 2 sectors)\n", d->index);
+        return true;
+    }
+
+    uint8_t st;
+    if (!blk_request(d, BLK_T_IN, 0, true, &st)) return false;
+    print(TAG "blk%u: read sector 0: status %u (%s)\n", d->index, st, blk_status_name(st));
+    if (st != 0) return true;
+    if (!starts_with((const char*)b->data, PATTERN)) {
+        print(TAG "blk%u: sector 0 has no %s pattern; not writing\n", d->index, PATTERN);
+        return true;
+    }
+    // The text after the pattern, printable ASCII only, kept for the reply.
+    char text[128];
+    size_t n = 0;
+    for (size_t i = sizeof PATTERN - 1; i < sizeof b->data && n + 1 < sizeof text; ++i) {
+        char c = (char)b->data[i];
+        if (c == 0 || c == '\n') break;
+        text[n++] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+    text[n] = 0;
+    print(TAG "blk%u: sector 0 pattern: %s\n", d->index, text);
+
+    memset(b->data, 0, sizeof b->data);
+    memcpy(b->data, REPLY, sizeof REPLY - 1);
+    memcpy(b->data + sizeof REPLY - 1, text, n);
+    b->data[sizeof REPLY - 1 + n] = '\n';
+    if (!blk_request(d, BLK_T_OUT, 1, true, &st)) return false;
+    print(TAG "blk%u: write sector 1: status %u (%s)\n", d->index, st, blk_status_name(st));
+    if (features & F_BLK_FLUSH) {
+        if (!blk_request(d, BLK_T_FLUSH, 0, false, &st)) return false;
+        print(TAG "blk%u: flush: status %u (%s)\n", d->index, st, blk_status_name(st));
+    }
+    return true;
+}
+
+bool virtio_run(const char* cmdline) {
+    static const char key[] = "virtio_mmio.device=";
+    unsigned ndev = 0, nblk = 0;
+    for (const char* p = cmdline; *p;) {
+        while (*p == ' ') ++p;
+        if (starts_with(p, key)) {
+            uint64_t base;
+            unsigned irq;
+            if (!parse_device(p + sizeof key - 1, &base, &irq)) {
+                print(TAG "FAIL: cannot parse %s\n", p);
+                return false;
+            }
+            if (ndev == MAX_DEVICES) {
+                print(TAG "FAIL: more than %u virtio devices\n", MAX_DEVICES);
+                return false;
+            }
+            struct device* d = &devices[ndev++];
+            d->base = base;
+            d->irq = irq;
+            uint32_t magic = reg(d, VIRTIO_MAGIC), version = reg(d, VIRTIO_VERSION), id = reg(d, VIRTIO_DEVICE_ID);
+            const char* kind = id == 2 ? "blk" : id == 3 ? "console" : id == 0 ? "none" : "other";
+            print(TAG "virtio-mmio at 0x%lx irq %u: magic 0x%x version %u device %u (%s)\n", base, irq, magic,
+                  version, id, kind);
+            if (magic != 0x74726976 || version != 2) {
+                print(TAG "FAIL: not a virtio-mmio version 2 device\n");
+                return false;
+            }
+            if (id == 2) {
+                d->index = nblk;
+                d->blk = &blks[ndev - 1];
+                ++nblk;
+                if (!blk_run(d)) return false;
+            }
+        }
+        while (*p && *p != ' ') ++p;
+    }
+    if (!nblk) print(TAG "no virtio-blk device\n");
+    return true;
+}
