@@ -137,6 +137,8 @@ protected:
     // Whether `ctrl` (v2 name; "io" is v1's blkio) can be used for a new cgroup.
     bool has(const std::string& ctrl) const {
         if (v2_) {
+            // Device rules are eBPF programs and freezing is core on v2: no controller to enable.
+            if (ctrl == "devices" || ctrl == "freezer") return true;
             std::istringstream in(read_text(fs::path(kCgroupRoot) / "cgroup.controllers"));
             std::string c;
             while (in >> c)
