@@ -4,6 +4,7 @@
 #include "cgroups/fs_manager.hpp"
 
 #include "cgroups/convert.hpp"
+#include "cgroups/stats_parse.hpp"
 #include "cgroups/v1/controllers.hpp"
 #include "cgroups/v2/controllers.hpp"
 #include "common/fs.hpp"
@@ -322,11 +323,35 @@ public:
         return false;
     }
 
-    // Placeholders until the stats work lands (issue 3); callers get a clear error.
-    Result<Stats> stats() const override { return fail_msg("cgroup stats: not implemented yet"); }
-    Result<uint64_t> oom_kill_count() const override { return uint64_t{0}; }
+    Result<Stats> stats() const override {
+        Stats s;
+        auto sizes = hugepage_sizes();
+        if (pure_v2()) {
+            HULL_TRY_CTX(v2::stats(*p_.v2, sizes, s), "cgroup stats");
+            return s;
+        }
+        // v1 and hybrid hosts: the v1 hierarchies, as runc reads them (a hybrid host's cgroup2
+        // directory tracks tasks but has no controllers enabled for the container).
+        if (auto* d = v1_dir("cpuacct")) HULL_TRY_CTX(v1::cpuacct_stats(*d, s.cpu), "cgroup stats");
+        if (auto* d = v1_dir("cpu")) HULL_TRY_CTX(v1::cpu_stats(*d, s.cpu), "cgroup stats");
+        if (auto* d = v1_dir("cpuset")) HULL_TRY_CTX(v1::cpuset_stats(*d, s.cpuset), "cgroup stats");
+        if (auto* d = v1_dir("memory")) HULL_TRY_CTX(v1::memory_stats(*d, s.memory), "cgroup stats");
+        if (auto* d = v1_dir("pids")) HULL_TRY_CTX(v1::pids_stats(*d, s.pids), "cgroup stats");
+        if (auto* d = v1_dir("blkio")) HULL_TRY_CTX(v1::blkio_stats(*d, s.blkio), "cgroup stats");
+        if (auto* d = v1_dir("hugetlb")) HULL_TRY_CTX(v1::hugetlb_stats(*d, sizes, s.hugetlb), "cgroup stats");
+        return s;
+    }
+
+    Result<uint64_t> oom_kill_count() const override {
+        if (pure_v2()) return HULL_TRY_CTX(v2::oom_kill_count(*p_.v2), "count OOM kills");
+        if (auto* d = v1_dir("memory")) return HULL_TRY_CTX(v1::oom_kill_count(*d), "count OOM kills");
+        return uint64_t{0};
+    }
+
     Result<UniqueFd> watch_memory_events() const override {
-        return fail_msg("watch memory events: not implemented yet");
+        if (pure_v2()) return HULL_TRY_CTX(v2::watch_memory_events(*p_.v2), "watch memory events");
+        if (auto* d = v1_dir("memory")) return HULL_TRY_CTX(v1::watch_oom(*d), "watch memory events");
+        return fail_msg("watch memory events: this host has no memory cgroup controller");
     }
 
     Status destroy() override {

@@ -51,11 +51,20 @@ struct BlkioStats {
 };
 
 struct HugetlbStats {
-    uint64_t usage = 0, max = 0, failcnt = 0;
+    uint64_t usage = 0, max = 0, failcnt = 0;  // max: peak usage (v1 only), not the limit
+};
+
+// v1 cpuset.* (runc 1.1 reports these on v1 only; on v2 they stay zero, as there).
+struct CpusetStats {
+    std::vector<uint16_t> cpus, mems;  // cpuset.cpus / cpuset.mems, ranges expanded
+    uint64_t cpu_exclusive = 0, mem_hardwall = 0, mem_exclusive = 0, memory_migrate = 0, memory_spread_page = 0,
+             memory_spread_slab = 0, memory_pressure = 0, sched_load_balance = 0;
+    int64_t sched_relax_domain_level = 0;
 };
 
 struct Stats {
     CpuStats cpu;
+    CpusetStats cpuset;
     MemoryStats memory;
     PidsStats pids;
     BlkioStats blkio;
@@ -63,11 +72,12 @@ struct Stats {
 };
 
 // The "data" object of runc's `events --stats` output: {"cpu":{"usage":{"total":..,"percpu":[..],
-// "kernel":..,"user":..},"throttling":{..}},"memory":{"cache":..,"usage":{"limit":..,"usage":..,
+// "kernel":..,"user":..},"throttling":{..}},"cpuset":{..},"memory":{"cache":..,"usage":{"limit":..,"usage":..,
 // "max":..,"failcnt":..},"swap":{..},"kernel":{..},"kernelTCP":{..},"raw":{..}},"pids":{"current":..,
 // "limit":..},"blkio":{"ioServiceBytesRecursive":[{"major":..,"minor":..,"op":"Read","value":..}],..},
-// "hugetlb":{"2MB":{"usage":..,"max":..,"failcnt":..}}}. Empty lists and zero entries are left
-// out the way runc's `omitempty` leaves them out.
+// "hugetlb":{"2MB":{"usage":..,"max":..,"failcnt":..}},"intel_rdt":{},"network_interfaces":null}.
+// Field names and `omitempty` as runc 1.1's types/events.go: zero numbers and empty lists are
+// left out where runc leaves them out, nested objects are always there.
 nlohmann::json to_runc_json(const Stats& stats);
 
 }  // namespace hull::cgroups

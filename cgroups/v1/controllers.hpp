@@ -3,6 +3,8 @@
 #pragma once
 
 #include "cgroups/dir.hpp"
+#include "cgroups/stats.hpp"
+#include "common/unique_fd.hpp"
 #include "oci-spec/spec.hpp"
 
 #include <cstdint>
@@ -36,5 +38,19 @@ Status inherit_cpuset(FdRef parent, FdRef child, std::string_view child_shown);
 // freezer.cpp
 Status set_frozen(const Dir& d, bool frozen);
 Result<bool> frozen(const Dir& d);
+
+// stats.cpp: each fills its part of Stats from the hierarchy holding that controller.
+Status cpuacct_stats(const Dir& d, CpuStats& out);     // usage, percpu, user/kernel
+Status cpu_stats(const Dir& d, CpuStats& out);         // throttling (cpu.stat)
+Status cpuset_stats(const Dir& d, CpusetStats& out);
+Status memory_stats(const Dir& d, MemoryStats& out);
+Status pids_stats(const Dir& d, PidsStats& out);
+Status blkio_stats(const Dir& d, BlkioStats& out);
+Status hugetlb_stats(const Dir& d, const std::vector<std::string>& sizes, std::map<std::string, HugetlbStats>& out);
+// memory.oom_control's `oom_kill` (0 on kernels before 4.13, which do not count).
+Result<uint64_t> oom_kill_count(const Dir& d);
+// A non-blocking eventfd registered through cgroup.event_control on memory.oom_control: it
+// becomes readable on every OOM event of the cgroup (and when the cgroup is removed).
+Result<UniqueFd> watch_oom(const Dir& d);
 
 }  // namespace hull::cgroups::v1

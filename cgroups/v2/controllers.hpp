@@ -4,6 +4,8 @@
 #pragma once
 
 #include "cgroups/dir.hpp"
+#include "cgroups/stats.hpp"
+#include "common/unique_fd.hpp"
 #include "oci-spec/spec.hpp"
 
 #include <map>
@@ -42,6 +44,13 @@ Status apply_cpuset(const Dir& d, const oci::Cpu& cpu);
 // devices.cpp: v2 has no devices files; access control needs an eBPF program attached to the
 // cgroup (BPF_CGROUP_DEVICE), which the quotas issue adds. Until then: a debug note.
 Status apply_devices(const Dir& d, const std::vector<oci::DeviceRule>& rules);
+
+// stats.cpp: every controller enabled for the cgroup (those that are not have no files).
+Status stats(const Dir& d, const std::vector<std::string>& hugepage_sizes, Stats& out);
+// memory.events' `oom_kill`; 0 without the memory controller.
+Result<uint64_t> oom_kill_count(const Dir& d);
+// A non-blocking inotify fd watching memory.events for IN_MODIFY.
+Result<UniqueFd> watch_memory_events(const Dir& d);
 
 // unified.cpp: linux.resources.unified, file name -> value, written last so it overrides.
 Status apply_unified(const Dir& d, const std::map<std::string, std::string>& unified);
