@@ -56,4 +56,61 @@ std::vector<std::string> device_rule_lines(const oci::DeviceRule& rule) {
     return {cat(rule.type, " ", numbers, " ", access)};
 }
 
+uint64_t io_weight_from_blkio(uint64_t weight) {
+    if (weight == 0) return 0;
+    weight = std::clamp<uint64_t>(weight, 10, 1000);
+    return 1 + (weight - 10) * 9999 / 990;
+}
+
+std::vector<std::string> io_max_lines(const oci::BlockIo& b) {
+    // Devices in first-seen order, each with its keys gathered from the four lists.
+    std::vector<std::pair<std::pair<int64_t, int64_t>, std::string>> lines;
+    auto add = [&](const std::vector<oci::ThrottleDevice>& list, const char* key) {
+        for (auto& t : list) {
+            auto dev = std::pair{t.major, t.minor};
+            auto it = std::find_if(lines.begin(), lines.end(), [&](auto& l) { return l.first == dev; });
+            if (it == lines.end()) it = lines.insert(lines.end(), {dev, cat(t.major, ":", t.minor)});
+            it->second += cat(" ", key, "=", t.rate == 0 ? std::string("max") : cat(t.rate));
+        }
+    };
+    add(b.throttle_read_bps, "rbps");
+    add(b.throttle_write_bps, "wbps");
+    add(b.throttle_read_iops, "riops");
+    add(b.throttle_write_iops, "wiops");
+    std::vector<std::string> out;
+    for (auto& l : lines) out.push_back(std::move(l.second));
+    return out;
+}
+
+std::optional<std::string> rdma_line(const std::string& device, const oci::Rdma& r) {
+    if (!r.hca_handles && !r.hca_objects) return std::nullopt;
+    std::string s = device;
+    if (r.hca_handles) s += cat(" hca_handle=", *r.hca_handles);
+    if (r.hca_objects) s += cat(" hca_object=", *r.hca_objects);
+    return s;
+}
+
+Result<std::vector<Write>> rdma_writes(const std::map<std::string, oci::Rdma>& rdma) {
+    std::vector<Write> out;
+    for (auto& [device, r] : rdma) {
+        if (device.empty() || device.find_first_of(" \t\n/") != std::string::npos)
+            return fail_msg(cat("linux.resources.rdma: invalid device name ", q(device)));
+        if (auto line = rdma_line(device, r)) out.push_back({"rdma.max", *line});
+    }
+    return out;
+}
+
+std::vector<oci::HugepageLimit> hugepage_limits_for_host(const std::vector<oci::HugepageLimit>& limits,
+                                                         const std::vector<std::string>& host_sizes,
+                                                         std::vector<std::string>* dropped) {
+    std::vector<oci::HugepageLimit> out;
+    for (auto& l : limits) {
+        if (std::find(host_sizes.begin(), host_sizes.end(), l.page_size) != host_sizes.end())
+            out.push_back(l);
+        else if (dropped)
+            dropped->push_back(l.page_size);
+    }
+    return out;
+}
+
 }  // namespace hull::cgroups

@@ -172,19 +172,27 @@ bool cpu_requested(const oci::Cpu& c) {
            c.realtime_runtime.value_or(0) != 0 || c.realtime_period.value_or(0) != 0 || c.idle;
 }
 
-// Controllers this issue does not manage yet. Kubernetes sends hugepage limits for every
-// container, so refusing them would break ordinary use; say it loudly instead.
-void warn_unapplied(const oci::Resources& r) {
-    auto warn = [](std::string_view field) { log::warn(cat("linux.resources.", field, ": not applied (not supported by hull yet)")); };
-    if (r.block_io) {
-        auto& b = *r.block_io;
-        if (b.weight || b.leaf_weight || !b.weight_device.empty() || !b.throttle_read_bps.empty() ||
-            !b.throttle_write_bps.empty() || !b.throttle_read_iops.empty() || !b.throttle_write_iops.empty())
-            warn("blockIO");
-    }
-    if (!r.hugepage_limits.empty()) warn("hugepageLimits");
-    if (r.network && (r.network->class_id || !r.network->priorities.empty())) warn("network");
-    if (!r.rdma.empty()) warn("rdma");
+bool block_io_requested(const oci::BlockIo& b) {
+    return b.weight || b.leaf_weight || !b.weight_device.empty() || !b.throttle_read_bps.empty() ||
+           !b.throttle_write_bps.empty() || !b.throttle_read_iops.empty() || !b.throttle_write_iops.empty();
+}
+
+// Kubernetes sends a limit for every page size it knows; those this host lacks are skipped,
+// as runc skips them.
+std::vector<oci::HugepageLimit> host_hugepage_limits(const std::vector<oci::HugepageLimit>& limits) {
+    if (limits.empty()) return {};
+    std::vector<std::string> dropped;
+    auto kept = hugepage_limits_for_host(limits, hugepage_sizes(), &dropped);
+    for (auto& size : dropped)
+        log::debug(cat("linux.resources.hugepageLimits: page size ", q(size), " not available on this host; skipped"));
+    return kept;
+}
+
+// Limits whose controller the host does not have. Kubernetes sends hugepage limits for every
+// container, so refusing them would break ordinary use; say it loudly instead, as for the
+// other controllers that are rarely mounted.
+void warn_unmounted(std::string_view field, std::string_view controller) {
+    log::warn(cat("linux.resources.", field, ": not applied: the ", q(controller), " cgroup controller is not mounted"));
 }
 
 class FsManager final : public Manager {
@@ -268,7 +276,10 @@ public:
         return result;
     }
 
+    // Every write is idempotent, so `update` calls this again with the merged resources.
     Status apply(const oci::Resources& r) override {
+        auto hugepages = host_hugepage_limits(r.hugepage_limits);
+        bool network = r.network && (r.network->class_id || !r.network->priorities.empty());
         if (pure_v2()) {
             const Dir& d = *p_.v2;
             if (r.pids) HULL_TRY(v2::apply_pids(d, *r.pids));
@@ -277,8 +288,11 @@ public:
                 HULL_TRY(v2::apply_cpu(d, *r.cpu));
                 HULL_TRY(v2::apply_cpuset(d, *r.cpu));
             }
+            if (r.block_io && block_io_requested(*r.block_io)) HULL_TRY(v2::apply_io(d, *r.block_io));
+            HULL_TRY(v2::apply_hugetlb(d, hugepages));
+            if (!r.rdma.empty()) HULL_TRY(v2::apply_rdma(d, r.rdma));
+            if (network) log::warn("linux.resources.network: cgroup v2 has no net_cls or net_prio; ignored");
             HULL_TRY(v2::apply_devices(d, r.devices));
-            warn_unapplied(r);
             HULL_TRY(v2::apply_unified(d, r.unified));
             return {};
         }
@@ -300,7 +314,26 @@ public:
             if (!r.cpu->cpus.empty() || !r.cpu->mems.empty())
                 HULL_TRY(v1::apply_cpuset(*HULL_TRY(need("cpuset", "cpu.cpus")), *r.cpu));
         }
-        warn_unapplied(r);
+        if (r.block_io && block_io_requested(*r.block_io)) {
+            if (auto* d = v1_dir("blkio")) HULL_TRY(v1::apply_blkio(*d, *r.block_io));
+            else warn_unmounted("blockIO", "blkio");
+        }
+        if (!hugepages.empty()) {
+            if (auto* d = v1_dir("hugetlb")) HULL_TRY(v1::apply_hugetlb(*d, hugepages));
+            else warn_unmounted("hugepageLimits", "hugetlb");
+        }
+        if (network && r.network->class_id) {
+            if (auto* d = v1_dir("net_cls")) HULL_TRY(v1::apply_net_cls(*d, *r.network->class_id));
+            else warn_unmounted("network.classID", "net_cls");
+        }
+        if (network && !r.network->priorities.empty()) {
+            if (auto* d = v1_dir("net_prio")) HULL_TRY(v1::apply_net_prio(*d, *r.network));
+            else warn_unmounted("network.priorities", "net_prio");
+        }
+        if (!r.rdma.empty()) {
+            if (auto* d = v1_dir("rdma")) HULL_TRY(v1::apply_rdma(*d, r.rdma));
+            else warn_unmounted("rdma", "rdma");
+        }
         return {};
     }
 

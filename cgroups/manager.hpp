@@ -61,10 +61,14 @@ public:
     // A paused container stays frozen unless the signal is SIGKILL.
     virtual Status kill_all(int sig) = 0;
     // Applies linux.resources: devices (the v1 whitelist; on a pure v2 host not enforced until
-    // the quotas issue adds the eBPF filter, noted in the debug log), pids, memory, cpu,
-    // cpuset, and `unified` (v2 only). A limit whose controller is not mounted is an error.
-    // blockIO, hugepageLimits, network and rdma are not applied yet: a warning is logged
-    // (Kubernetes sends hugepage limits for every container, so refusing them would break it).
+    // the eBPF filter lands, noted in the debug log), pids, memory, cpu, cpuset, blockIO
+    // (v2 io.*, v1 blkio.*), hugepageLimits, rdma, network (v1 net_cls/net_prio only) and
+    // `unified` (v2 only). Devices, pids, memory and cpu whose controller is not mounted are
+    // an error; blockIO, hugepage, network and rdma limits then only log a warning (Kubernetes
+    // sends hugepage limits for every container), and a hugepage size this host lacks is
+    // skipped with a debug note, as runc does. Called again by `update` with the merged
+    // resources: every write is idempotent, a v1 memory limit below what the container uses
+    // is a clear error, and an unset half of cpu quota/period keeps its current value.
     // Callers wanting runc's behaviour append default_device_rules() to the device rules.
     virtual Status apply(const oci::Resources& resources) = 0;
     // Freezes or thaws every task (v2 cgroup.freeze, v1 freezer).

@@ -35,6 +35,21 @@ Status apply_cpuset(const Dir& d, const oci::Cpu& cpu);
 // are set: copy the parent's where the child's are empty.
 Status inherit_cpuset(FdRef parent, FdRef child, std::string_view child_shown);
 
+// blkio.cpp: `bfq` when the hierarchy has blkio.bfq.weight (runc's choice of weight files).
+std::vector<Write> blkio_writes(const oci::BlockIo& b, bool bfq);
+Status apply_blkio(const Dir& d, const oci::BlockIo& b);
+
+// hugetlb.cpp: `limits` already filtered to the host's page sizes.
+Status apply_hugetlb(const Dir& d, const std::vector<oci::HugepageLimit>& limits);
+
+// net.cpp: net_cls.classid; net_prio.ifpriomap, one "ifname prio" per write.
+Result<std::vector<Write>> net_prio_writes(const oci::Network& n);
+Status apply_net_cls(const Dir& d, uint32_t class_id);
+Status apply_net_prio(const Dir& d, const oci::Network& n);
+
+// rdma.cpp
+Status apply_rdma(const Dir& d, const std::map<std::string, oci::Rdma>& rdma);
+
 // freezer.cpp
 Status set_frozen(const Dir& d, bool frozen);
 Result<bool> frozen(const Dir& d);

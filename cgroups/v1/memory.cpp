@@ -53,7 +53,22 @@ Status apply_memory(const Dir& d, const oci::Memory& m) {
         current = *v;
     }
     auto writes = HULL_TRY(memory_writes(m, current, has_file(d, kMemsw)));
-    HULL_TRY_CTX(apply_writes(d, writes), "linux.resources.memory");
+    if (writes.empty()) return {};
+    auto fd = HULL_TRY_CTX(open_dir(d), "linux.resources.memory");
+    for (auto& w : writes) {
+        auto r = write_at(fd, w.file, w.value, d.path());
+        if (r) continue;
+        // EBUSY: an update lowering a limit below what the container uses now, and the kernel
+        // could not reclaim enough. Say so with the numbers (runc does too).
+        if (r.error().code() == EBUSY && (w.file == kLimit || w.file == kMemsw)) {
+            bool memsw = w.file == kMemsw;
+            auto usage = read_at(fd, memsw ? "memory.memsw.usage_in_bytes" : "memory.usage_in_bytes", d.path());
+            return fail_msg(cat("linux.resources.memory.", memsw ? "swap" : "limit", ": cannot lower the limit to ", w.value,
+                                " bytes: the container uses ", usage ? trim(*usage) : std::string_view("more"),
+                                " bytes and the kernel could not reclaim enough"));
+        }
+        return fail(std::move(r.error()).context("linux.resources.memory"));
+    }
     return {};
 }
 

@@ -41,6 +41,20 @@ Status apply_cpu(const Dir& d, const oci::Cpu& cpu);
 // cpuset.cpp
 Status apply_cpuset(const Dir& d, const oci::Cpu& cpu);
 
+// io.cpp: weights go to io.bfq.weight when it exists (BFQ's scale is blkio's), else to
+// io.weight converted; throttles to io.max. A cgroup without the io controller: a warning.
+struct IoFiles {
+    bool bfq_weight = false;
+};
+std::vector<Write> io_writes(const oci::BlockIo& b, const IoFiles& files);
+Status apply_io(const Dir& d, const oci::BlockIo& b);
+
+// hugetlb.cpp: `limits` already filtered to the host's page sizes.
+Status apply_hugetlb(const Dir& d, const std::vector<oci::HugepageLimit>& limits);
+
+// rdma.cpp
+Status apply_rdma(const Dir& d, const std::map<std::string, oci::Rdma>& rdma);
+
 // devices.cpp: v2 has no devices files; access control needs an eBPF program attached to the
 // cgroup (BPF_CGROUP_DEVICE), which the quotas issue adds. Until then: a debug note.
 Status apply_devices(const Dir& d, const std::vector<oci::DeviceRule>& rules);

@@ -27,6 +27,13 @@ Status apply_cpu(const Dir& d, const oci::Cpu& cpu) {
             burst_pending = true;
         }
     }
+    if (max && cpu.quota.value_or(0) == 0) {
+        // Only the period is given: keep the quota as it is (writing "max <period>" would
+        // lift it). The kernel keeps the period when only a quota is written.
+        auto now = HULL_TRY_CTX(read_at(fd, "cpu.max", shown), "linux.resources.cpu.period");
+        auto parts = split(trim(now), ' ');
+        if (!parts.empty() && !parts[0].empty()) max = cat(parts[0], " ", *cpu.period);
+    }
     if (max) {
         HULL_TRY_CTX(write_at(fd, "cpu.max", *max, shown), "linux.resources.cpu.quota");
         if (burst_pending)
