@@ -147,11 +147,22 @@ done
 ip link set lo up 2>/dev/null || true
 hostname hull-vm
 
-chroot $r /bin/sh /run/hull-vm/cmd.sh >$out 2>$err </dev/null
-echo $? >/out/status
-sync
-poweroff -f
-sleep 60
+# The new root becomes / with switch_root, not chroot: a chrooted process may not create user
+# namespaces, and setns into a mount namespace would land on the initramfs. A second stage on
+# the new root's /run (tmpfs) runs COMMAND, then reports and powers off with its own busybox.
+mkdir -p $r/run/hull-vm-bin
+cp /bin/busybox $r/run/hull-vm-bin/busybox
+cat >$r/run/hull-vm-bin/stage2 <<STAGE2
+#!/run/hull-vm-bin/busybox sh
+/bin/sh /run/hull-vm/cmd.sh >$out 2>$err </dev/null
+echo \$? >/run/hull-vm/status
+/run/hull-vm-bin/busybox sync
+/run/hull-vm-bin/busybox poweroff -f
+/run/hull-vm-bin/busybox sleep 60
+STAGE2
+chmod 755 $r/run/hull-vm-bin/stage2
+exec switch_root $r /run/hull-vm-bin/stage2
+fail "switch_root failed"
 INIT
 }
 
