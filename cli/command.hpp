@@ -58,6 +58,7 @@ extern const Command spec_command;
 extern const Command start_command;
 extern const Command state_command;
 extern const Command update_command;
+extern const Command vm_command;
 
 // Fails with runc's message when the positional count is off.
 Status check_args(const Context& ctx, std::size_t expected, ArgCheck kind);

@@ -32,7 +32,7 @@ namespace {
 constexpr const Command* kCommands[] = {
     &checkpoint_command, &create_command, &delete_command, &events_command, &exec_command,  &kill_command,
     &list_command,       &pause_command,  &ps_command,     &restore_command, &resume_command, &run_command,
-    &spec_command,       &start_command,  &state_command,  &update_command, &features_command,
+    &spec_command,       &start_command,  &state_command,  &update_command, &vm_command,      &features_command,
 };
 
 const Command* find_command(std::string_view name) {
