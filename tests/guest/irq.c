@@ -43,7 +43,7 @@ struct interrupt_frame {
     uint64_t rip, cs, rflags, rsp, ss;
 };
 
-static struct idt_gate idt[256] __attribute__((aligned(16)));
+static struct idt_gate idt[256] __attribute__((aligned(4096)));  // One page, see entry_pvh.S.
 static uint64_t lapic_base;
 static volatile uint32_t watchdog_fired;
 static struct {
