@@ -465,6 +465,22 @@ bool host_has_hardware_virt() {
     return cpuinfo.find(" vmx") != std::string::npos || cpuinfo.find(" svm") != std::string::npos;
 }
 
+// "[   NOTE   ] the instruction there: ..." for the `rip 0x...` in hull's error, disassembled
+// from `vmlinux` with objdump; empty when either is missing.
+std::string instruction_at(const std::string& vmlinux, const std::string& err) {
+    size_t at = err.find("rip 0x");
+    if (at == std::string::npos) return {};
+    uint64_t rip = std::strtoull(err.c_str() + at + 4, nullptr, 16);
+    ProcResult d = run_process({"objdump", "-d", "--start-address=" + std::to_string(rip),
+                                "--stop-address=" + std::to_string(rip + 16), vmlinux},
+                               {.timeout = 60s});
+    if (!d.ok()) return {};
+    // The first instruction line, `<address>:\t<bytes>\t<mnemonic>`, not the `<symbol>:` header.
+    for (const std::string& l : split_lines(d.out))
+        if (l.find(":\t") != std::string::npos) return "[   NOTE   ] the instruction there: " + l + "\n";
+    return {};
+}
+
 using VmLinuxTest = VmTest;
 
 TEST_F(VmLinuxTest, EarlyConsoleShowsVersionAndCmdline) {
@@ -488,6 +504,7 @@ TEST_F(VmLinuxTest, EarlyConsoleShowsVersionAndCmdline) {
         // and then executes something the hypervisor cannot emulate.
         expect_one_line_error(r);
         std::cout << "[   NOTE   ] vmlinux stopped early (exit " << r.exit_code << "): " << r.err
+                  << instruction_at(vmlinux, r.err)
                   << (host_has_hardware_virt() ? "" : "[   NOTE   ] no vmx/svm in /proc/cpuinfo: /dev/kvm is "
                                                       "nested (PVM), where Linux dies in emulation after its "
                                                       "early console\n");
