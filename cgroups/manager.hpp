@@ -60,8 +60,8 @@ public:
     // otherwise freeze, signal until no new pid shows up, thaw, so a fork loop cannot escape).
     // A paused container stays frozen unless the signal is SIGKILL.
     virtual Status kill_all(int sig) = 0;
-    // Applies linux.resources: devices (the v1 whitelist; on a pure v2 host not enforced until
-    // the eBPF filter lands, noted in the debug log), pids, memory, cpu, cpuset, blockIO
+    // Applies linux.resources: devices (the v1 whitelist; on a pure v2 host an eBPF filter,
+    // attached before the one it replaces is detached; no rules leave the current ones), pids, memory, cpu, cpuset, blockIO
     // (v2 io.*, v1 blkio.*), hugepageLimits, rdma, network (v1 net_cls/net_prio only) and
     // `unified` (v2 only). Devices, pids, memory and cpu whose controller is not mounted are
     // an error; blockIO, hugepage, network and rdma limits then only log a warning (Kubernetes

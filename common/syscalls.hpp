@@ -2,6 +2,7 @@
 // Each returns -1 with errno set on failure, like libc.
 #pragma once
 
+#include <linux/bpf.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
@@ -46,6 +47,9 @@ inline int mount_setattr(int dirfd, const char* path, unsigned flags, struct mou
 }
 inline int seccomp(unsigned op, unsigned flags, void* args) {
     return static_cast<int>(::syscall(SYS_seccomp, op, flags, args));
+}
+inline int bpf(int cmd, union bpf_attr* attr, unsigned size) {
+    return static_cast<int>(::syscall(SYS_bpf, cmd, attr, size));
 }
 inline int close_range(unsigned first, unsigned last, unsigned flags) {
     return static_cast<int>(::syscall(SYS_close_range, first, last, flags));

@@ -38,8 +38,9 @@ Status apply_devices(const Dir& d, const std::vector<oci::DeviceRule>& rules) {
         log::debug("linux.resources.devices: skipped inside a user namespace (the kernel refuses)");
         return {};
     }
-    // Note: "deny a" first briefly denies every device to tasks already in the cgroup; fine
-    // at create, and `update` will want runc's minimal-transition approach (later issue).
+    // On `update`, "deny a" first briefly denies every device to the running tasks until the
+    // allows are back: a window that only ever denies more, never allows more. (runc computes
+    // a minimal transition instead; that needs the current list parsed back, not done here.)
     HULL_TRY_CTX(apply_writes(d, device_writes(rules)), "linux.resources.devices");
     return {};
 }

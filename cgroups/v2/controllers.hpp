@@ -55,8 +55,10 @@ Status apply_hugetlb(const Dir& d, const std::vector<oci::HugepageLimit>& limits
 // rdma.cpp
 Status apply_rdma(const Dir& d, const std::map<std::string, oci::Rdma>& rdma);
 
-// devices.cpp: v2 has no devices files; access control needs an eBPF program attached to the
-// cgroup (BPF_CGROUP_DEVICE), which the quotas issue adds. Until then: a debug note.
+// devices.cpp: v2 has no devices files; the rules become an eBPF program (device_filter.hpp)
+// attached to the cgroup with BPF_F_ALLOW_MULTI. On update the new program is attached first
+// and the old ones detached after, so there is never a moment without a filter. No rules: the
+// attached programs stay as they are.
 Status apply_devices(const Dir& d, const std::vector<oci::DeviceRule>& rules);
 
 // stats.cpp: every controller enabled for the cgroup (those that are not have no files).

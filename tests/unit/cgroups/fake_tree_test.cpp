@@ -280,7 +280,6 @@ TEST(CgroupsFakeTree, PureV2ApplyWritesConvertedValues) {
     cpu.period = 100000;
     cpu.cpus = "1";
     res.cpu = cpu;
-    res.devices = {oci::DeviceRule{.allow = false, .type = 'a', .access = "rwm"}};  // eBPF: later issue
     res.unified["memory.high"] = "90000000";
     auto r = m->apply(res);
     ASSERT_TRUE(r) << r.error().message();
@@ -292,6 +291,19 @@ TEST(CgroupsFakeTree, PureV2ApplyWritesConvertedValues) {
     EXPECT_EQ(get(t / "v2/hull/web/cpu.max"), "20000 100000");
     EXPECT_EQ(get(t / "v2/hull/web/cpuset.cpus"), "1");
     EXPECT_EQ(get(t / "v2/hull/web/memory.high"), "90000000");
+
+    // The device filter needs a real cgroup2 directory (device_filter_test.cpp covers the
+    // program; attaching it is tested in the v2 guest).
+    oci::Resources devices;
+    devices.devices = {oci::DeviceRule{.allow = false, .type = 'a', .access = "rwm"}};
+    auto d = m->apply(devices);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error().message(), cat("linux.resources.devices: `", t / "v2/hull/web",
+                                       "` is not a cgroup2 directory; cannot attach the device filter"));
+    devices.devices.push_back(oci::DeviceRule{.allow = true, .type = 'q', .access = "r"});
+    d = m->apply(devices);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error().message(), "linux.resources.devices[1].type: unknown device type `q`");
 
     oci::Resources bad;
     bad.unified["../memory.max"] = "1";
