@@ -69,6 +69,11 @@ void StopSource::request_stop(int status) const noexcept {
 
 namespace {
 
+// "(rip 0x100123)", naming the vCPU when it is not the boot processor.
+std::string where(const Vcpu& v) {
+    return v.index() ? cat("(rip ", hex(v.rip()), " on vcpu ", v.index(), ")") : cat("(rip ", hex(v.rip()), ")");
+}
+
 // A GSI of KVM's in-kernel interrupt controllers.
 class KvmIrqLine final : public IrqLine {
 public:
@@ -207,7 +212,7 @@ bool VmState::mmio(const Vcpu& v, std::uint64_t addr, std::uint8_t* data, std::u
         return true;
     }
     fail(Error::msg(cat("guest ", write ? "wrote to" : "read from", " ", hex(addr),
-                        ", which is neither RAM nor a device (vcpu ", v.index(), ", rip ", hex(v.rip()), ")")));
+                        ", which is neither RAM nor a device ", where(v))));
     return false;
 }
 
@@ -244,12 +249,12 @@ void VmState::vcpu_loop(Vcpu& v) {
         case KVM_EXIT_INTR:
             break;
         case KVM_EXIT_SHUTDOWN:
-            fail(Error::msg(cat("guest triple-faulted (vcpu ", v.index(), ", rip ", hex(v.rip()), ")")));
+            fail(Error::msg(cat("guest triple-faulted ", where(v))));
             go_on = false;
             break;
         case KVM_EXIT_SYSTEM_EVENT:
             if (run->system_event.type == KVM_SYSTEM_EVENT_CRASH)
-                fail(Error::msg(cat("guest reported a crash (vcpu ", v.index(), ", rip ", hex(v.rip()), ")")));
+                fail(Error::msg(cat("guest reported a crash ", where(v))));
             else end(0);  // shutdown or reset: the guest is done
             go_on = false;
             break;
@@ -259,24 +264,21 @@ void VmState::vcpu_loop(Vcpu& v) {
                                : sub == KVM_INTERNAL_ERROR_SIMUL_EX ? "exception while delivering an exception"
                                : sub == KVM_INTERNAL_ERROR_DELIVERY_EV ? "event delivery failed"
                                                                        : "internal error";
-            fail(Error::msg(cat("guest stopped: kvm ", what, " (suberror ", sub, ", vcpu ", v.index(), ", rip ",
-                                hex(v.rip()), ")")));
+            fail(Error::msg(cat("guest stopped: kvm ", what, " (suberror ", sub, ") ", where(v))));
             go_on = false;
             break;
         }
         case KVM_EXIT_FAIL_ENTRY:
             fail(Error::msg(cat("kvm could not enter the guest (hardware reason ",
-                                hex(run->fail_entry.hardware_entry_failure_reason), ", vcpu ", v.index(), ", rip ",
-                                hex(v.rip()), ")")));
+                                hex(run->fail_entry.hardware_entry_failure_reason), ") ", where(v))));
             go_on = false;
             break;
         case KVM_EXIT_HLT:
-            fail(Error::msg(cat("guest halted with no way to wake (vcpu ", v.index(), ", rip ", hex(v.rip()), ")")));
+            fail(Error::msg(cat("guest halted with no way to wake it ", where(v))));
             go_on = false;
             break;
         default:
-            fail(Error::msg(cat("unexpected kvm exit reason ", run->exit_reason, " (vcpu ", v.index(), ", rip ",
-                                hex(v.rip()), ")")));
+            fail(Error::msg(cat("unexpected kvm exit reason ", run->exit_reason, " ", where(v))));
             go_on = false;
             break;
         }
