@@ -116,4 +116,97 @@ std::string absolute_path(std::string_view path, std::string_view cwd) {
     return clean_path(cat(cwd, "/", path));
 }
 
+Result<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
+    auto bad = [&] { return fail_msg(cat("time: invalid duration ", q(s))); };
+    std::string_view rest = s;
+    if (!rest.empty() && rest.front() == '+') rest.remove_prefix(1);
+    if (!rest.empty() && rest.front() == '-') return fail_msg(cat("invalid interval ", q(s), ": must be positive"));
+    if (rest == "0") return std::chrono::nanoseconds{0};
+    if (rest.empty()) return bad();
+    long double total = 0;
+    while (!rest.empty()) {
+        size_t i = 0;
+        long double value = 0, scale = 1;
+        bool digits = false, dot = false;
+        for (; i < rest.size(); ++i) {
+            char c = rest[i];
+            if (c >= '0' && c <= '9') {
+                digits = true;
+                if (dot) {
+                    scale /= 10;
+                    value += (c - '0') * scale;
+                } else {
+                    value = value * 10 + (c - '0');
+                }
+            } else if (c == '.' && !dot) {
+                dot = true;
+            } else {
+                break;
+            }
+        }
+        if (!digits) return bad();
+        size_t j = i;
+        while (j < rest.size() && !(rest[j] >= '0' && rest[j] <= '9') && rest[j] != '.') ++j;
+        std::string_view unit = rest.substr(i, j - i);
+        long double ns = 0;
+        if (unit == "ns") ns = 1;
+        else if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs") ns = 1e3;
+        else if (unit == "ms") ns = 1e6;
+        else if (unit == "s") ns = 1e9;
+        else if (unit == "m") ns = 60e9;
+        else if (unit == "h") ns = 3600e9;
+        else if (unit.empty()) return fail_msg(cat("time: missing unit in duration ", q(s)));
+        else return fail_msg(cat("time: unknown unit ", q(unit), " in duration ", q(s)));
+        total += value * ns;
+        if (total > 9.2e18L) return fail_msg(cat("time: invalid duration ", q(s)));
+        rest.remove_prefix(j);
+    }
+    return std::chrono::nanoseconds{static_cast<int64_t>(total)};
+}
+
+Result<int64_t> parse_ram_bytes(std::string_view s) {
+    auto bad = [&] { return fail_msg(cat("invalid size: ", q(s))); };
+    size_t i = 0;
+    long double value = 0, scale = 1;
+    bool digits = false, dot = false;
+    for (; i < s.size(); ++i) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            digits = true;
+            if (dot) {
+                scale /= 10;
+                value += (c - '0') * scale;
+            } else {
+                value = value * 10 + (c - '0');
+            }
+        } else if (c == '.' && !dot && digits) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    if (!digits || (dot && scale == 1)) return bad();
+    std::string_view unit = s.substr(i);
+    if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+    long double mult = 1;
+    if (!unit.empty()) {
+        switch (unit.front() | 0x20) {
+        case 'k': mult = 1024.0L; break;
+        case 'm': mult = 1024.0L * 1024; break;
+        case 'g': mult = 1024.0L * 1024 * 1024; break;
+        case 't': mult = 1024.0L * 1024 * 1024 * 1024; break;
+        case 'p': mult = 1024.0L * 1024 * 1024 * 1024 * 1024; break;
+        default: mult = 0;
+        }
+        if (mult != 0) unit.remove_prefix(1);
+        else mult = 1;
+        if (!unit.empty() && (unit.front() | 0x20) == 'i') unit.remove_prefix(1);
+        if (!unit.empty() && (unit.front() | 0x20) == 'b') unit.remove_prefix(1);
+        if (!unit.empty()) return bad();
+    }
+    long double bytes = value * mult;
+    if (bytes > 9.2e18L) return fail_msg(cat("size too large: ", q(s)));
+    return static_cast<int64_t>(bytes);
+}
+
 }  // namespace hull::cli

@@ -4,7 +4,9 @@
 
 #include "common/result.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -48,5 +50,14 @@ std::string version_text(std::string_view version, std::string_view commit, std:
 // filepath.Clean and filepath.Abs (lexical, like Go's: no symlinks resolved).
 std::string clean_path(std::string_view path);
 std::string absolute_path(std::string_view path, std::string_view cwd);
+
+// time.ParseDuration, for `events --interval`: "5s", "1m30s", "250ms", "1.5h", "300us".
+// Negative durations and a bare number other than "0" are refused, as Go refuses them.
+Result<std::chrono::nanoseconds> parse_go_duration(std::string_view s);
+
+// docker/go-units RAMInBytes, for `update --memory 512m`: a decimal number with an optional
+// binary unit (b, k, m, g, t, p; "kb"/"kib" spellings too), case-insensitive. "-1" is left to
+// the caller (runc reads it as "unlimited" before calling RAMInBytes).
+Result<int64_t> parse_ram_bytes(std::string_view s);
 
 }  // namespace hull::cli

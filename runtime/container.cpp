@@ -12,6 +12,7 @@
 #include "runtime/process/spawn.hpp"
 #include "runtime/process/supervise.hpp"
 #include "runtime/state_store.hpp"
+#include "runtime/container_util.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +26,8 @@
 #include <functional>
 
 namespace hull::runtime {
+
+using namespace detail;
 
 namespace {
 
@@ -60,19 +63,6 @@ std::string state_json(const Record& r, oci::Status status) {
     return oci::to_json(s).dump();
 }
 
-Result<std::unique_ptr<cgroups::Manager>> manager_for(const Record& r) {
-    auto host = HULL_TRY(cgroups::detect_host());
-    return cgroups::load_manager(host, r.cgroup);
-}
-
-oci::Status status_of(const StateStore& store, const Record& r, const cgroups::Manager* mgr) {
-    bool frozen = false;
-    if (mgr) {
-        if (auto f = mgr->frozen(); f) frozen = *f;
-    }
-    return live_status(store, r, frozen);
-}
-
 std::vector<oci::Hook> hooks_of(const Record& r, const char* kind) {
     // The record keeps the spec as JSON; parse only the hooks we need.
     std::vector<oci::Hook> out;
@@ -84,52 +74,6 @@ std::vector<oci::Hook> hooks_of(const Record& r, const char* kind) {
     if (k == "poststart") return h.poststart;
     if (k == "poststop") return h.poststop;
     return out;
-}
-
-// Waits up to `ms` for the process behind `pidfd` to exit.
-bool wait_exit(int pidfd, int ms) {
-    struct pollfd p = {pidfd, POLLIN, 0};
-    for (;;) {
-        int r = ::poll(&p, 1, ms);
-        if (r < 0 && errno == EINTR) continue;
-        return r > 0;
-    }
-}
-
-// A pidfd for the record's init, only if it is still the same process.
-UniqueFd open_init(const Record& r) {
-    if (r.pid <= 0) return {};
-    UniqueFd fd(sys::pidfd_open(r.pid, 0));
-    if (!fd) return {};
-    bool zombie = false;
-    if (process_start_time(r.pid, &zombie) != r.pid_start_time) return {};
-    return fd;
-}
-
-// linux.resources as applied: the spec's device rules, then an allow rule for every
-// linux.devices entry, then runc's default allow list (null, zero, pts, ...) except devices a
-// spec rule explicitly denies, so a container always has the devices it was given.
-oci::Resources effective_resources(const oci::Linux& lx) {
-    oci::Resources r = lx.resources.value_or(oci::Resources{});
-    for (const auto& d : lx.devices) {
-        if (d.type == 'p') continue;
-        oci::DeviceRule allow;
-        allow.allow = true;
-        allow.type = d.type == 'u' ? 'c' : d.type;
-        allow.major = d.major;
-        allow.minor = d.minor;
-        allow.access = "rwm";
-        r.devices.push_back(allow);
-    }
-    auto denied = [&](const oci::DeviceRule& rule) {
-        for (const auto& s : lx.resources ? lx.resources->devices : std::vector<oci::DeviceRule>{})
-            if (!s.allow && s.type == rule.type && s.major && s.minor && s.major == rule.major && s.minor == rule.minor)
-                return true;
-        return false;
-    };
-    for (auto& rule : cgroups::default_device_rules(lx.devices))
-        if (!denied(rule)) r.devices.push_back(std::move(rule));
-    return r;
 }
 
 // The user name for `uid` from /etc/passwd (hull is static: no NSS), else the number.
@@ -367,6 +311,28 @@ Status remove(const Globals& g, const std::string& id, bool force) {
     return {};
 }
 
+namespace {
+
+// `run` says on stderr when the OOM killer struck, since a bare "Killed" exit status (137) does
+// not tell a memory limit from a `kill -9`.
+void report_oom_kills(const Record& rec) {
+    auto mgr = manager_for(rec);
+    if (!mgr) return;
+    auto n = (*mgr)->oom_kill_count();
+    if (!n || *n == 0) return;
+    std::string limit;
+    if (auto st = (*mgr)->stats(); st && st->memory.usage.limit && st->memory.usage.limit < (uint64_t{1} << 62))
+        limit = cat(" (memory limit ", st->memory.usage.limit, " bytes)");
+    std::string msg = cat("container ", q(rec.id), ": the OOM killer killed ", *n, *n == 1 ? " process" : " processes", limit);
+    log::warn(msg);
+    if (log::to_file()) {
+        std::string line = cat("hull: ", msg, "\n");
+        (void)!::write(STDERR_FILENO, line.data(), line.size());
+    }
+}
+
+}  // namespace
+
 Result<int> run(const Globals& g, const RunOptions& opts) {
     auto c = HULL_TRY(create_container(g, opts, !opts.detach));
     StateStore store(g.root);
@@ -380,6 +346,7 @@ Result<int> run(const Globals& g, const RunOptions& opts) {
         return 0;
     }
     auto code = process::supervise(c.init, c.console_master);
+    report_oom_kills(c.record);
     if (!opts.keep) {
         if (auto r = remove(g, opts.id, true); !r) log::warn(r.error().message());
     }

@@ -2,11 +2,15 @@
 // operation; each loads state from the state root, acts, and leaves nothing half-done.
 #pragma once
 
+#include "cgroups/stats.hpp"
 #include "common/result.hpp"
 #include "oci-spec/spec.hpp"
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -77,6 +81,22 @@ Result<std::vector<ContainerInfo>> list(const Globals& g);
 Result<std::vector<pid_t>> pids(const Globals& g, const std::string& id);
 Status pause(const Globals& g, const std::string& id);
 Status resume(const Globals& g, const std::string& id);
+
+// `update`: `patch` is a linux.resources object (runc's `update -r` JSON). Its members are laid
+// over the container's current resources (objects merge member by member, anything else
+// replaces, null means "leave as is"), the result is validated as config.json would be, applied
+// to the cgroup, and kept in the container's state for later updates. A stopped container
+// cannot be updated.
+Status update(const Globals& g, const std::string& id, const nlohmann::json& patch);
+
+// Usage counters of a container that is not stopped.
+Result<cgroups::Stats> stats(const Globals& g, const std::string& id);
+
+// runc's `events` stream: calls `emit` with {"type":"stats","id":..,"data":..} every `interval`
+// and with {"type":"oom","id":..} as soon as the OOM killer kills a task of the container.
+// Returns once the container has stopped (or, with `stats_only`, after one stats event).
+Status events(const Globals& g, const std::string& id, std::chrono::milliseconds interval, bool stats_only,
+              const std::function<void(const nlohmann::json&)>& emit);
 
 // Signal names: "KILL", "SIGKILL", "9". Unknown: error naming it.
 Result<int> parse_signal(std::string_view s);

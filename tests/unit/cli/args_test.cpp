@@ -121,5 +121,38 @@ TEST(CliArgs, AbsolutePath) {
     EXPECT_EQ(absolute_path(".", "/"), "/");
 }
 
+TEST(CliArgs, GoDurations) {
+    using std::chrono::nanoseconds;
+    const std::pair<const char*, int64_t> ok[] = {
+        {"5s", 5'000'000'000},     {"0", 0},           {"250ms", 250'000'000},  {"1m30s", 90'000'000'000},
+        {"1.5h", 5'400'000'000'000}, {"300us", 300'000}, {"7ns", 7},              {"+2s", 2'000'000'000},
+        {"1h2m3s4ms", 3'723'004'000'000},
+    };
+    for (auto [in, ns] : ok) {
+        auto d = parse_go_duration(in);
+        ASSERT_TRUE(d) << in << ": " << d.error().message();
+        EXPECT_EQ(d->count(), ns) << in;
+    }
+    for (const char* bad : {"", "5", "s", "5x", "1.5", "-1s", "5 s", "1e3s", "ms"}) {
+        auto d = parse_go_duration(bad);
+        EXPECT_FALSE(d) << bad;
+    }
+    EXPECT_NE(parse_go_duration("5x").error().message().find("unknown unit"), std::string::npos);
+}
+
+TEST(CliArgs, RamInBytesAsGoUnits) {
+    const std::pair<const char*, int64_t> ok[] = {
+        {"100", 100},         {"1k", 1024},       {"1K", 1024},         {"1kb", 1024},    {"1KiB", 1024},
+        {"512m", 512 << 20},  {"1.5g", 3LL << 29}, {"2 G", 2LL << 30},   {"1t", 1LL << 40}, {"3b", 3},
+        {"0", 0},
+    };
+    for (auto [in, want] : ok) {
+        auto v = parse_ram_bytes(in);
+        ASSERT_TRUE(v) << in << ": " << v.error().message();
+        EXPECT_EQ(*v, want) << in;
+    }
+    for (const char* bad : {"", "m", "-5", "1x", "1mm", "1.m", "1kbb", "12 34"}) EXPECT_FALSE(parse_ram_bytes(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace hull::cli
