@@ -195,6 +195,7 @@ Status init_steps(ContainerPlan& plan, InitFds& fds, Channel& chan, std::string&
     // (2) The parent places us in our cgroup and gives us the state JSON for hooks.
     auto m = HULL_TRY(chan.expect(Msg::cgroup_done, "cgroup setup"));
     state_json = std::move(m.text);
+    if (plan.late_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) return fail_sys("unshare the cgroup namespace");
 
     if (plan.new_keyring) {
         // A session keyring of our own, so the container cannot read the host's keys.

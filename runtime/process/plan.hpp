@@ -60,6 +60,10 @@ struct ContainerPlan {
     bool new_keyring = true;
     int preserve_fds = 0;
     bool has_process = true;
+    // Set by spawn_container when the init cannot be cloned straight into its cgroup (v1 and
+    // hybrid hosts): a new cgroup namespace is then made by the init only after the parent
+    // has moved it, since a cgroup namespace's root is the cgroup its creator was in.
+    bool late_cgroup_ns = false;
 };
 
 struct ContainerFacts {

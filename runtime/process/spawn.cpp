@@ -88,7 +88,7 @@ namespace {
         if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0)
             child_fail(chan, Error::sys("become root of the user namespace"));
     }
-    int rest = plan.ns.new_flags & ~CLONE_NEWUSER;
+    int rest = plan.ns.new_flags & ~CLONE_NEWUSER & ~(plan.late_cgroup_ns ? CLONE_NEWCGROUP : 0);
     if (rest && ::unshare(rest) < 0) child_fail(chan, Error::sys("unshare namespaces"));
     if (plan.ns.creates(CLONE_NEWTIME)) {
         if (auto r = linux::write_time_offsets(plan.ns); !r) child_fail(chan, r.error());
@@ -111,8 +111,10 @@ namespace {
 Result<ChildProcess> spawn_container(ContainerPlan& plan, InitFds& fds, Channel& chan_parent, Channel& chan_child,
                                      int cgroup_fd) {
     fds.channel = chan_child.fd();
+    plan.late_cgroup_ns = cgroup_fd < 0 && plan.ns.creates(CLONE_NEWCGROUP);
     if (!plan.ns.needs_two_stages()) {
-        auto child = HULL_TRY_CTX(clone_child({.flags = plan.ns.new_flags, .cgroup_fd = cgroup_fd}), "clone the container init");
+        int flags = plan.ns.new_flags & ~(plan.late_cgroup_ns ? CLONE_NEWCGROUP : 0);
+        auto child = HULL_TRY_CTX(clone_child({.flags = flags, .cgroup_fd = cgroup_fd}), "clone the container init");
         if (child.pid() == 0) {
             ::close(chan_parent.release());
             ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

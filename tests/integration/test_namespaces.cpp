@@ -127,6 +127,15 @@ TEST_F(NamespaceTest, CgroupNamespace) {
     json host = host_namespaces();
     json rep = run_probe({"report"});
     EXPECT_NE(rep["namespaces"]["cgroup"], host["cgroup"]);
+    // The namespace's root is the container's own cgroup, so every hierarchy the container is
+    // in reads as "/" from inside, as under runc. (Made before the init joined its cgroup, the
+    // root would be the caller's cgroup and the paths would name the container's.)
+    ASSERT_TRUE(rep["cgroup"].is_array());
+    ASSERT_FALSE(rep["cgroup"].empty());
+    for (const auto& entry : rep["cgroup"]) {
+        std::string line = entry;
+        EXPECT_EQ(line.substr(line.rfind(':') + 1), "/") << line;
+    }
 }
 
 }  // namespace
