@@ -64,6 +64,11 @@ bool has_line(const std::string& text, const std::string& needle) {
     return false;
 }
 
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
 // A refusal or a VM that ended badly: exactly one non-empty line on stderr.
 void expect_one_line_error(const ProcResult& r) {
     std::string err = r.err;
@@ -231,6 +236,8 @@ TEST_P(VmGuestTest, TripleFaultIsAOneLineError) {
     EXPECT_TRUE(has_line(r.out, "triple-faulting now")) << r.describe();
     EXPECT_FALSE(has_line(r.out, "FAIL")) << r.describe();
     expect_one_line_error(r);
+    EXPECT_NE(lower(r.err).find("triple"), std::string::npos) << "the error does not say triple fault\n"
+                                                              << r.describe();
 }
 
 TEST_P(VmGuestTest, AccessPastRamIsAOneLineError) {
@@ -239,6 +246,13 @@ TEST_P(VmGuestTest, AccessPastRamIsAOneLineError) {
     EXPECT_TRUE(has_line(r.out, "touching memory up to")) << r.describe();
     EXPECT_FALSE(has_line(r.out, "FAIL")) << "the VMM let a write past RAM through\n" << r.describe();
     expect_one_line_error(r);
+    // The first write with no memory behind it is at the end of RAM the guest was given.
+    std::string ram_end;
+    for (const std::string& l : guest_lines(r.out))
+        if (size_t at = l.find("RAM ends at "); at != std::string::npos) ram_end = l.substr(at + 12);
+    ASSERT_FALSE(ram_end.empty()) << r.describe();
+    EXPECT_NE(r.err.find(ram_end), std::string::npos) << "the error does not name " << ram_end << "\n"
+                                                      << r.describe();
 }
 
 TEST_P(VmGuestTest, SpinningGuestEndsAtTimeout) {
@@ -247,6 +261,8 @@ TEST_P(VmGuestTest, SpinningGuestEndsAtTimeout) {
     EXPECT_EQ(r.exit_code, 1) << r.describe();
     EXPECT_TRUE(has_line(r.out, "spinning with interrupts off")) << r.describe();
     expect_one_line_error(r);
+    EXPECT_NE(lower(r.err).find("timeout"), std::string::npos) << "the error does not say timeout\n"
+                                                               << r.describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(Builds, VmGuestTest, ::testing::Values("pvh", "linux64"),
@@ -325,11 +341,6 @@ INSTANTIATE_TEST_SUITE_P(Signals, VmSignalTest, ::testing::Values(SIGKILL, SIGTE
 // Bad input: refused before the guest runs, one line on stderr, non-zero exit.
 
 using VmBadInputTest = VmTest;
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 // Refused for the right reason: the message names one of `about` (a path, or a word such as
 // "kvm"), compared without case, so a VMM failing early for some other reason does not pass.
