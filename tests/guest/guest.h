@@ -38,7 +38,7 @@ static inline void mb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 
 // ---- guest.c ------------------------------------------------------------------------------
 
-void print(const char* fmt, ...);  // %s %c %d %u %x %lu %lx %ld %%; polled COM1.
+void print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));  // %s %c %d %u %x %lu %lx %ld %%; polled COM1.
 _Noreturn void guest_exit(unsigned status);
 void* memset(void* d, int c, size_t n);
 void* memcpy(void* d, const void* s, size_t n);

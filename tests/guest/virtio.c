@@ -1,9 +1,9 @@
-// A virtio-mmio (version 2) driver for just enough virtio-blk: find the devices from the
-// command line's `virtio_mmio.device=<size>@<base>:<irq>` (the VMM's own declaration, so no
-// ACPI parsing and the same code runs under qemu with matching parameters), negotiate
-// VIRTIO_F_VERSION_1, set up one split virtqueue, and on every disk read sector 0, print the
-// test's pattern, write a reply to sector 1 and flush, each time sleeping until the device's
-// interrupt says the request is done.
+// A virtio-mmio (version 2) driver for just enough virtio-blk and virtio-console: find the
+// devices from the command line's `virtio_mmio.device=<size>@<base>:<irq>` (the VMM's own
+// declaration, so no ACPI parsing and the same code runs under qemu with matching parameters),
+// negotiate VIRTIO_F_VERSION_1, set up one split virtqueue, and on every disk read sector 0,
+// print the test's pattern, write a reply to sector 1 and flush; on every console send one line
+// through its transmit queue. Each request sleeps until the device's interrupt says it is done.
 //
 // Disk protocol with the tests: sector 0 starts with "HULL-GUEST-DISK:<text>" (text ends at
 // NUL or newline); the guest writes "HULL-GUEST-REPLY:<text>\n" padded with zeros to sector 1.
@@ -95,10 +95,10 @@ struct blk {
 struct device {
     uint64_t base;
     unsigned irq;
-    unsigned index;  // Among virtio-blk devices, for messages.
+    char name[12];   // "blk0", "console0": index among devices of its kind, for messages.
     volatile uint32_t interrupts;   // Used-buffer interrupts taken.
     volatile uint32_t last_isr;     // InterruptStatus read by the last one.
-    struct blk* blk;
+    struct blk* blk;  // Queue and buffers, also for a console's transmit queue.
 };
 
 static struct blk blks[MAX_DEVICES];
@@ -159,6 +159,33 @@ static const char* blk_status_name(uint8_t s) {
     }
 }
 
+// Makes the descriptor chain at desc[0] available on `queue`, notifies, and sleeps until the
+// device's interrupt; false (after saying why) if none came or it used nothing.
+static bool submit_and_wait(struct device* d, unsigned queue) {
+    struct blk* b = d->blk;
+    uint32_t seen = d->interrupts;
+    b->avail.ring[b->avail.idx % QSZ] = 0;
+    mb();
+    b->avail.idx = (uint16_t)(b->avail.idx + 1);
+    mb();
+    set_reg(d, VIRTIO_QUEUE_NOTIFY, queue);
+    if (!wait_for_irq(&d->interrupts, seen, IRQ_TIMEOUT_MS)) {
+        uint16_t used = ((volatile struct vq_used*)&b->used)->idx;
+        print(TAG "FAIL: %s: no interrupt on irq %u within %u ms (used idx %u, expected %u)\n", d->name, d->irq,
+              IRQ_TIMEOUT_MS, used, (unsigned)(uint16_t)(b->last_used + 1));
+        return false;
+    }
+    uint16_t used = ((volatile struct vq_used*)&b->used)->idx;
+    print(TAG "%s: interrupt on irq %u arrived (InterruptStatus 0x%x), used idx %u\n", d->name, d->irq, d->last_isr,
+          used);
+    if (used == b->last_used) {
+        print(TAG "FAIL: %s: interrupt without a used buffer\n", d->name);
+        return false;
+    }
+    b->last_used = used;
+    return true;
+}
+
 // Submits one request and sleeps until its interrupt; false (after saying why) if none came.
 static bool blk_request(struct device* d, uint32_t type, uint64_t sector, bool with_data, uint8_t* status) {
     struct blk* b = d->blk;
@@ -175,32 +202,14 @@ static bool blk_request(struct device* d, uint32_t type, uint64_t sector, bool w
         ++n;
     }
     b->desc[n] = (struct vq_desc){(uint64_t)(uintptr_t)&b->status, 1, DESC_F_WRITE, 0};
-
-    uint32_t seen = d->interrupts;
-    b->avail.ring[b->avail.idx % QSZ] = 0;
-    mb();
-    b->avail.idx = (uint16_t)(b->avail.idx + 1);
-    mb();
-    set_reg(d, VIRTIO_QUEUE_NOTIFY, 0);
-    if (!wait_for_irq(&d->interrupts, seen, IRQ_TIMEOUT_MS)) {
-        uint16_t used = ((volatile struct vq_used*)&b->used)->idx;
-        print(TAG "FAIL: blk%u: no interrupt on irq %u within %u ms (used idx %u, expected %u)\n", d->index, d->irq,
-              IRQ_TIMEOUT_MS, used, (unsigned)(uint16_t)(b->last_used + 1));
-        return false;
-    }
-    uint16_t used = ((volatile struct vq_used*)&b->used)->idx;
-    print(TAG "blk%u: interrupt on irq %u arrived (InterruptStatus 0x%x), used idx %u\n", d->index, d->irq,
-          d->last_isr, used);
-    if (used == b->last_used) {
-        print(TAG "FAIL: blk%u: interrupt without a used buffer\n", d->index);
-        return false;
-    }
-    b->last_used = used;
+    if (!submit_and_wait(d, 0)) return false;
     *status = b->status;
     return true;
 }
 
-static bool blk_init(struct device* d, uint64_t* features) {
+// Reset, negotiate VIRTIO_F_VERSION_1 plus whatever of `accept` the device offers, set up
+// `queue` (the only one the guest uses) and its interrupt, and set DRIVER_OK.
+static bool device_init(struct device* d, uint64_t accept, unsigned queue, uint64_t* features) {
     set_reg(d, VIRTIO_STATUS, 0);
     set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE);
     set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
@@ -208,29 +217,29 @@ static bool blk_init(struct device* d, uint64_t* features) {
     uint64_t offered = reg(d, VIRTIO_DEVICE_FEATURES);
     set_reg(d, VIRTIO_DEVICE_FEATURES_SEL, 1);
     offered |= (uint64_t)reg(d, VIRTIO_DEVICE_FEATURES) << 32;
-    print(TAG "blk%u: device features 0x%lx\n", d->index, offered);
+    print(TAG "%s: device features 0x%lx\n", d->name, offered);
     if (!(offered & F_VERSION_1)) {
-        print(TAG "FAIL: blk%u: VIRTIO_F_VERSION_1 not offered\n", d->index);
+        print(TAG "FAIL: %s: VIRTIO_F_VERSION_1 not offered\n", d->name);
         set_reg(d, VIRTIO_STATUS, STATUS_FAILED);
         return false;
     }
-    uint64_t wanted = offered & (F_VERSION_1 | F_BLK_RO | F_BLK_FLUSH);
+    uint64_t wanted = offered & (F_VERSION_1 | accept);
     set_reg(d, VIRTIO_DRIVER_FEATURES_SEL, 0);
     set_reg(d, VIRTIO_DRIVER_FEATURES, (uint32_t)wanted);
     set_reg(d, VIRTIO_DRIVER_FEATURES_SEL, 1);
     set_reg(d, VIRTIO_DRIVER_FEATURES, (uint32_t)(wanted >> 32));
     set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
     if (!(reg(d, VIRTIO_STATUS) & STATUS_FEATURES_OK)) {
-        print(TAG "FAIL: blk%u: device refused features 0x%lx\n", d->index, wanted);
+        print(TAG "FAIL: %s: device refused features 0x%lx\n", d->name, wanted);
         set_reg(d, VIRTIO_STATUS, STATUS_FAILED);
         return false;
     }
     *features = wanted;
 
-    set_reg(d, VIRTIO_QUEUE_SEL, 0);
+    set_reg(d, VIRTIO_QUEUE_SEL, queue);
     uint32_t max = reg(d, VIRTIO_QUEUE_NUM_MAX);
     if (max == 0 || reg(d, VIRTIO_QUEUE_READY)) {
-        print(TAG "FAIL: blk%u: queue 0 unavailable (QueueNumMax %u)\n", d->index, max);
+        print(TAG "FAIL: %s: queue %u unavailable (QueueNumMax %u)\n", d->name, queue, max);
         set_reg(d, VIRTIO_STATUS, STATUS_FAILED);
         return false;
     }
@@ -248,7 +257,7 @@ static bool blk_init(struct device* d, uint64_t* features) {
     set_reg(d, VIRTIO_QUEUE_DEVICE + 4, (uint32_t)(used >> 32));
     set_reg(d, VIRTIO_QUEUE_READY, 1);
     if (!irq_register(d->irq, on_interrupt, d)) {
-        print(TAG "FAIL: blk%u: irq %u is not an IOAPIC pin\n", d->index, d->irq);
+        print(TAG "FAIL: %s: irq %u is not an IOAPIC pin\n", d->name, d->irq);
         return false;
     }
     set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
@@ -257,22 +266,22 @@ static bool blk_init(struct device* d, uint64_t* features) {
 
 static bool blk_run(struct device* d) {
     uint64_t features;
-    if (!blk_init(d, &features)) return false;
+    if (!device_init(d, F_BLK_RO | F_BLK_FLUSH, 0, &features)) return false;
     struct blk* b = d->blk;
     uint64_t capacity = reg(d, VIRTIO_CONFIG) | (uint64_t)reg(d, VIRTIO_CONFIG + 4) << 32;
-    print(TAG "blk%u: capacity %lu sectors%s%s\n", d->index, capacity, features & F_BLK_RO ? ", read-only" : "",
+    print(TAG "%s: capacity %lu sectors%s%s\n", d->name, capacity, features & F_BLK_RO ? ", read-only" : "",
           features & F_BLK_FLUSH ? ", flush" : "");
     if (capacity < 2) {
-        print(TAG "blk%u: too small for the test (needs 2 sectors)\n", d->index);
+        print(TAG "%s: too small for the test (needs 2 sectors)\n", d->name);
         return true;
     }
 
     uint8_t st;
     if (!blk_request(d, BLK_T_IN, 0, true, &st)) return false;
-    print(TAG "blk%u: read sector 0: status %u (%s)\n", d->index, st, blk_status_name(st));
+    print(TAG "%s: read sector 0: status %u (%s)\n", d->name, st, blk_status_name(st));
     if (st != 0) return true;
     if (!starts_with((const char*)b->data, PATTERN)) {
-        print(TAG "blk%u: sector 0 has no %s pattern; not writing\n", d->index, PATTERN);
+        print(TAG "%s: sector 0 has no %s pattern; not writing\n", d->name, PATTERN);
         return true;
     }
     // The text after the pattern, printable ASCII only, kept for the reply.
@@ -284,24 +293,42 @@ static bool blk_run(struct device* d) {
         text[n++] = (c >= 0x20 && c < 0x7f) ? c : '?';
     }
     text[n] = 0;
-    print(TAG "blk%u: sector 0 pattern: %s\n", d->index, text);
+    print(TAG "%s: sector 0 pattern: %s\n", d->name, text);
 
     memset(b->data, 0, sizeof b->data);
     memcpy(b->data, REPLY, sizeof REPLY - 1);
     memcpy(b->data + sizeof REPLY - 1, text, n);
     b->data[sizeof REPLY - 1 + n] = '\n';
     if (!blk_request(d, BLK_T_OUT, 1, true, &st)) return false;
-    print(TAG "blk%u: write sector 1: status %u (%s)\n", d->index, st, blk_status_name(st));
+    print(TAG "%s: write sector 1: status %u (%s)\n", d->name, st, blk_status_name(st));
     if (features & F_BLK_FLUSH) {
         if (!blk_request(d, BLK_T_FLUSH, 0, false, &st)) return false;
-        print(TAG "blk%u: flush: status %u (%s)\n", d->index, st, blk_status_name(st));
+        print(TAG "%s: flush: status %u (%s)\n", d->name, st, blk_status_name(st));
     }
     return true;
 }
 
+// Sends one line through the console's transmitq (queue 1 of port 0); the VMM prints it.
+static bool console_run(struct device* d) {
+    static const char line[] = TAG "hello through virtio-console\n";
+    uint64_t features;
+    if (!device_init(d, 0, 1, &features)) return false;
+    struct blk* b = d->blk;
+    memcpy(b->data, line, sizeof line - 1);
+    b->desc[0] = (struct vq_desc){(uint64_t)(uintptr_t)b->data, sizeof line - 1, 0, 0};
+    return submit_and_wait(d, 1);
+}
+
+static void name_device(struct device* d, const char* kind, unsigned index) {
+    size_t n = strlen(kind);
+    memcpy(d->name, kind, n);
+    d->name[n] = (char)('0' + index);  // MAX_DEVICES keeps it one digit.
+    d->name[n + 1] = 0;
+}
+
 bool virtio_run(const char* cmdline) {
     static const char key[] = "virtio_mmio.device=";
-    unsigned ndev = 0, nblk = 0;
+    unsigned ndev = 0, nblk = 0, ncons = 0;
     for (const char* p = cmdline; *p;) {
         while (*p == ' ') ++p;
         if (starts_with(p, key)) {
@@ -326,11 +353,13 @@ bool virtio_run(const char* cmdline) {
                 print(TAG "FAIL: not a virtio-mmio version 2 device\n");
                 return false;
             }
+            d->blk = &blks[ndev - 1];
             if (id == 2) {
-                d->index = nblk;
-                d->blk = &blks[ndev - 1];
-                ++nblk;
+                name_device(d, "blk", nblk++);
                 if (!blk_run(d)) return false;
+            } else if (id == 3) {
+                name_device(d, "console", ncons++);
+                if (!console_run(d)) return false;
             }
         }
         while (*p && *p != ' ') ++p;

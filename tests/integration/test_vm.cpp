@@ -178,6 +178,11 @@ TEST_P(VmGuestTest, ReadsThePatternWritesTheReplyAndTakesTheInterrupt) {
     if (has_line(r.out, ", flush")) {
         EXPECT_TRUE(has_line(r.out, "blk0: flush: status 0 (OK)")) << r.describe();
     }
+    // After the disks, the virtio-console: the guest's line through it reaches stdout.
+    EXPECT_TRUE(has_line(r.out, "virtio-mmio at 0xd0001000 irq 6: magic 0x74726976 version 2 device 3 (console)"))
+        << r.describe();
+    EXPECT_TRUE(has_line(r.out, "hello through virtio-console")) << r.describe();
+    EXPECT_TRUE(has_line(r.out, "console0: interrupt on irq 6 arrived")) << r.describe();
     EXPECT_FALSE(has_line(r.out, "FAIL")) << r.describe();
     EXPECT_TRUE(has_line(r.out, "exit status 42")) << r.describe();
 
