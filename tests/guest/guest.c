@@ -23,6 +23,12 @@ struct hvm_start_info {
     uint32_t memmap_entries;
     uint32_t reserved;
 };
+struct hvm_modlist_entry {
+    uint64_t paddr;
+    uint64_t size;
+    uint64_t cmdline_paddr;
+    uint64_t reserved;
+};
 struct hvm_memmap_entry {
     uint64_t addr;
     uint64_t size;
@@ -33,8 +39,12 @@ struct hvm_memmap_entry {
 
 // The Linux zero page (boot_params) fields the guest reads, from
 // Documentation/arch/x86/zero-page.rst and boot.rst.
+#define BP_EXT_RAMDISK_IMAGE 0x0c0
+#define BP_EXT_RAMDISK_SIZE 0x0c4
 #define BP_EXT_CMD_LINE_PTR 0x0c8
 #define BP_E820_ENTRIES 0x1e8
+#define BP_RAMDISK_IMAGE 0x218
+#define BP_RAMDISK_SIZE 0x21c
 #define BP_CMD_LINE_PTR 0x228
 #define BP_E820_TABLE 0x2d0
 struct __attribute__((packed)) e820_entry {
@@ -157,6 +167,7 @@ struct ram_info {
     uint64_t end;    // One past the highest RAM byte.
     uint64_t total;  // Sum of RAM entries.
     unsigned entries;
+    uint64_t initrd, initrd_size;  // The first module (PVH) or the ramdisk (Linux), if any.
 };
 
 static void add_ram(struct ram_info* r, uint64_t addr, uint64_t size, uint32_t type) {
@@ -173,6 +184,12 @@ static bool read_boot_info(enum boot_protocol proto, uint64_t info, struct ram_i
         const struct hvm_start_info* si = (const struct hvm_start_info*)(uintptr_t)info;
         if (si->magic != HVM_START_MAGIC) return false;
         copy_cmdline(si->cmdline_paddr);
+        if (si->nr_modules && si->modlist_paddr) {
+            // SAFETY: nr_modules entries at modlist_paddr, in RAM.
+            const struct hvm_modlist_entry* m = (const struct hvm_modlist_entry*)(uintptr_t)si->modlist_paddr;
+            ram->initrd = m->paddr;
+            ram->initrd_size = m->size;
+        }
         if (si->version >= 1 && si->memmap_paddr) {
             // SAFETY: memmap_entries entries at memmap_paddr, in RAM.
             const struct hvm_memmap_entry* m = (const struct hvm_memmap_entry*)(uintptr_t)si->memmap_paddr;
@@ -185,6 +202,8 @@ static bool read_boot_info(enum boot_protocol proto, uint64_t info, struct ram_i
     if (!bp) return false;
     uint64_t cmd = *(const uint32_t*)(bp + BP_CMD_LINE_PTR) | (uint64_t)*(const uint32_t*)(bp + BP_EXT_CMD_LINE_PTR) << 32;
     copy_cmdline(cmd);
+    ram->initrd = *(const uint32_t*)(bp + BP_RAMDISK_IMAGE) | (uint64_t)*(const uint32_t*)(bp + BP_EXT_RAMDISK_IMAGE) << 32;
+    ram->initrd_size = *(const uint32_t*)(bp + BP_RAMDISK_SIZE) | (uint64_t)*(const uint32_t*)(bp + BP_EXT_RAMDISK_SIZE) << 32;
     const struct e820_entry* e = (const struct e820_entry*)(bp + BP_E820_TABLE);
     for (unsigned i = 0; i < bp[BP_E820_ENTRIES] && i < 128; ++i) add_ram(ram, e[i].addr, e[i].size, e[i].type);
     return true;
@@ -243,6 +262,20 @@ void guest_main(uint64_t info, uint32_t proto) {
     }
     print(TAG "cmdline: %s\n", cmdline);
     print(TAG "memory map: %u entries, %lu KiB RAM, RAM ends at 0x%lx\n", ram.entries, ram.total / 1024, ram.end);
+    if (ram.initrd_size) {
+        // Its 32-bit FNV-1a over every byte and its first line (printable ASCII, at most 64
+        // bytes), so a test can tell that all of it arrived.
+        char head[65];
+        size_t n = 0;
+        // SAFETY: initrd_size bytes at initrd, placed in RAM by the VMM.
+        const uint8_t* p = (const uint8_t*)(uintptr_t)ram.initrd;
+        for (; n < ram.initrd_size && n + 1 < sizeof head && p[n] != '\n'; ++n)
+            head[n] = p[n] >= 0x20 && p[n] < 0x7f ? (char)p[n] : '?';
+        head[n] = 0;
+        uint32_t hash = 2166136261u;
+        for (uint64_t i = 0; i < ram.initrd_size; ++i) hash = (hash ^ p[i]) * 16777619u;
+        print(TAG "initrd: %lu bytes at 0x%lx, fnv1a 0x%x: %s\n", ram.initrd_size, ram.initrd, hash, head);
+    }
     idt_init();
 
     char value[32];

@@ -220,6 +220,25 @@ TEST_P(VmGuestTest, ReadOnlyDiskRefusesTheWrite) {
     EXPECT_TRUE(read_text(ro) == before) << "the read-only disk changed";
 }
 
+TEST_P(VmGuestTest, InitrdArrivesWhole) {
+    // 100 KB, not a multiple of a page, with a recognisable first line; the guest hashes all of it.
+    std::string data = "HULL-GUEST-INITRD:" + GetParam() + "\n";
+    for (uint32_t x = 1; data.size() < 100003;) {
+        x = x * 1103515245u + 12345u;
+        data.push_back(static_cast<char>(x >> 16));
+    }
+    uint32_t fnv = 2166136261u;
+    for (unsigned char c : data) fnv = (fnv ^ c) * 16777619u;
+    fs::path initrd = base_ / "initrd.img";
+    write_text(initrd, data);
+    ProcResult r = guest(GetParam(), "guest.status=0", {"--initrd", initrd.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    char hex[16];
+    snprintf(hex, sizeof hex, "0x%x", fnv);
+    EXPECT_TRUE(has_line(r.out, "initrd: " + std::to_string(data.size()) + " bytes at ")) << r.describe();
+    EXPECT_TRUE(has_line(r.out, std::string(", fnv1a ") + hex + ": HULL-GUEST-INITRD:" + GetParam())) << r.describe();
+}
+
 TEST_P(VmGuestTest, TwoCpusStillBoot) {
     // The second vCPU waits for an INIT/SIPI that never comes; the first runs the guest.
     fs::path disk = make_disk("disk.img", "smp");
