@@ -330,17 +330,25 @@ Result<Vm> Vm::create(const VmConfig& config) {
 
     s.ram = HULL_TRY(GuestRam::create(config.memory));
     const GuestMemory& mem = s.ram.memory();
-    for (std::uint32_t slot = 0; slot < mem.regions().size(); ++slot) {
-        const GuestMemory::Region& r = mem.regions()[slot];
-        kvm_userspace_memory_region region{};
-        region.slot = slot;
-        region.guest_phys_addr = r.gpa;
-        region.memory_size = r.size;
-        // SAFETY: the host address of guest RAM, passed to KVM as the integer the ABI wants.
-        region.userspace_addr = reinterpret_cast<std::uint64_t>(r.host);
-        if (kvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0)
-            return fail_sys(cat("KVM_SET_USER_MEMORY_REGION for ", hex(r.gpa), "+", hex(r.size)));
-    }
+    // Registering a memory slot waits for an SRCU grace period, milliseconds on a nested host
+    // and most of the time to first output; it overlaps with loading the kernel and creating
+    // the vCPUs, which need only the host mapping and the VM. jthread joins on every return.
+    Status slots_status;
+    std::jthread slots([&slots_status, &mem, vm] {
+        for (std::uint32_t slot = 0; slot < mem.regions().size(); ++slot) {
+            const GuestMemory::Region& r = mem.regions()[slot];
+            kvm_userspace_memory_region region{};
+            region.slot = slot;
+            region.guest_phys_addr = r.gpa;
+            region.memory_size = r.size;
+            // SAFETY: the host address of guest RAM, passed to KVM as the integer the ABI wants.
+            region.userspace_addr = reinterpret_cast<std::uint64_t>(r.host);
+            if (kvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0) {
+                slots_status = fail_sys(cat("KVM_SET_USER_MEMORY_REGION for ", hex(r.gpa), "+", hex(r.size)));
+                return;
+            }
+        }
+    });
 
     // Kernel, initrd, command line, then the tables that describe the machine.
     HULL_TRY_CTX(x86::load_kernel(kernel_reader, image, mem), cat("kernel ", q(config.kernel)));
@@ -386,6 +394,8 @@ Result<Vm> Vm::create(const VmConfig& config) {
     }
     s.ended_fd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!s.ended_fd) return fail_sys("eventfd for the vm's end");
+    slots.join();
+    HULL_TRY(std::move(slots_status));
     return machine;
 }
 

@@ -180,3 +180,48 @@ TEST(VmLayout, E820) {
 
 }  // namespace
 }  // namespace hull::vm::x86_64
+
+#include "runtime/vm/arch/x86_64/cpu.hpp"
+
+namespace hull::vm::x86_64 {
+namespace {
+
+TEST(VmCpuid, TopologyForTheVcpuCount) {
+    std::vector<kvm_cpuid_entry2> e(5);
+    e[0].function = 1;
+    e[0].ebx = 0xff00ff08;  // stale APIC id and count, CLFLUSH size 8
+    e[1].function = 4;
+    e[1].eax = (1 << 5) | 0x1;  // L1 data cache
+    e[2].function = 4;
+    e[2].eax = (3 << 5) | 0x3;  // L3 unified
+    e[3].function = 0xb;
+    e[3].index = 0;
+    e[4].function = 0xb;
+    e[4].index = 1;
+    normalize_cpuid(e, 2, 4);
+    EXPECT_TRUE(e[0].ecx & (1u << 31));          // hypervisor
+    EXPECT_EQ(e[0].ebx >> 24, 2u);               // APIC id
+    EXPECT_EQ((e[0].ebx >> 16) & 0xff, 4u);      // logical processors
+    EXPECT_EQ(e[0].ebx & 0xffff, 0xff08u);       // the rest kept
+    EXPECT_TRUE(e[0].edx & (1u << 28));          // HTT
+    EXPECT_EQ(e[1].eax >> 26, 3u);               // cores per package - 1
+    EXPECT_EQ((e[1].eax >> 14) & 0xfff, 0u);     // L1 private
+    EXPECT_EQ((e[2].eax >> 14) & 0xfff, 3u);     // L3 shared by all
+    EXPECT_EQ(e[3].ebx, 1u);                     // one thread per core
+    EXPECT_EQ(e[3].ecx, 1u << 8);
+    EXPECT_EQ(e[4].eax, 2u);                     // 2 bits of core id
+    EXPECT_EQ(e[4].ebx, 4u);
+    EXPECT_EQ(e[4].ecx, (2u << 8) | 1);
+    EXPECT_EQ(e[4].edx, 2u);                     // x2APIC id
+}
+
+TEST(VmCpuid, SingleVcpuHasNoHtt) {
+    std::vector<kvm_cpuid_entry2> e(1);
+    e[0].function = 1;
+    normalize_cpuid(e, 0, 1);
+    EXPECT_FALSE(e[0].edx & (1u << 28));
+    EXPECT_EQ((e[0].ebx >> 16) & 0xff, 1u);
+}
+
+}  // namespace
+}  // namespace hull::vm::x86_64

@@ -91,6 +91,30 @@ TEST_F(VmRun, BzImageEntersAt0x200) {
     EXPECT_EQ(out.drain(), "bz");
 }
 
+TEST_F(VmRun, HostInputReachesTheUart) {
+    // Polls LSR.DR, reads RBR and exits with the byte it got.
+    const std::vector<std::uint8_t> code = {0x66, 0xba, 0xfd, 0x03,  // mov dx, 0x3fd
+                                            0xec,                    // in al, dx
+                                            0xa8, 0x01,              // test al, 1
+                                            0x74, 0xfb,              // jz back to the in
+                                            0x66, 0xba, 0xf8, 0x03,  // mov dx, 0x3f8
+                                            0xec,                    // in al, dx
+                                            0x66, 0xba, 0x01, 0x05,  // mov dx, 0x501
+                                            0xee, 0xf4};             // out dx, al; hlt
+    TempFile kernel(make_elf(code, false));
+    Pipe in;
+    ASSERT_EQ(::write(in.fds[1], "A", 1), 1);
+    VmConfig c;
+    c.kernel = kernel.path;
+    c.memory = 16ull << 20;
+    c.in_fd = in.fds[0];
+    c.out_fd = out.fds[1];
+    c.timeout_ms = 10000;
+    const auto r = run_vm(c);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, 'A');
+}
+
 TEST_F(VmRun, TwoVcpus) {
     const auto r = boot(make_elf(print_and_exit("smp", 3), false), 10000, 2);
     ASSERT_TRUE(r) << r.error().message();
