@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <set>
 
 namespace hull::cgroups {
@@ -217,6 +218,25 @@ public:
     Status add_process(pid_t pid) override {
         for (auto* d : all()) HULL_TRY_CTX(join(*d, pid), cat("move process ", pid, " into its cgroup"));
         return {};
+    }
+
+    Result<SelfJoin> self_join() const override {
+        SelfJoin j;
+        // bench/run.sh compares the two ways of joining: HULL_CGROUP_JOIN=pid makes the parent
+        // write the pid, as runc does.
+        if (const char* how = ::getenv("HULL_CGROUP_JOIN"); how && std::string_view(how) == "pid") return j;
+        if (p_.v2) {
+            if (!v2_fd_) open_v2_fd();
+            if (!v2_fd_) return SelfJoin{};
+            j.clone_into = v2_fd_.get();
+        }
+        for (const auto& d : p_.v1) {
+            auto dir = HULL_TRY_CTX(open_dir(d), "join cgroup");
+            int fd = ::openat(dir.get(), "tasks", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0) return fail_sys(cat("open ", q(d.file("tasks"))));
+            j.tasks.emplace_back(fd);
+        }
+        return j;
     }
 
     int clone_into_fd() const override {

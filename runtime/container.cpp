@@ -144,10 +144,13 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     fds.fifo = fifo_fd.get();
     fds.console = console_child.get();
     fds.seccomp_listener = listener.get();
-    auto init = HULL_TRY(process::spawn_container(plan, fds, chan, chan_child, mgr->clone_into_fd()));
+    auto join = HULL_TRY(mgr->self_join());
+    for (const auto& t : join.tasks) fds.cgroup_tasks.push_back(t.get());
+    auto init = HULL_TRY(process::spawn_container(plan, fds, chan, chan_child, join.clone_into));
     fifo_fd.reset();
     console_child.reset();
     listener.reset();
+    join.tasks.clear();
 
     Record rec;
     rec.id = o.id;
@@ -165,7 +168,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (spec.process->oom_score_adj)
         HULL_TRY_CTX(fs::write_file(cat("/proc/", init.pid(), "/oom_score_adj"), cat(*spec.process->oom_score_adj)),
                      "set process.oomScoreAdj");
-    if (mgr->clone_into_fd() < 0) HULL_TRY_CTX(mgr->add_process(init.pid()), "join cgroup");
+    if (!join.usable()) HULL_TRY_CTX(mgr->add_process(init.pid()), "join cgroup");
     HULL_TRY_CTX(mgr->apply(effective_resources(*spec.linux)), "linux.resources");
     HULL_TRY_CTX(linux::apply_rlimits_to(init.pid(), spec.process->rlimits), "process.rlimits");
 

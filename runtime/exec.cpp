@@ -104,11 +104,12 @@ int namespaces_to_join(pid_t pid) {
 }
 
 [[noreturn]] void exec_child(process::ProcessPlan& plan, process::Channel& chan, int console, int preserve_fds,
-                             bool userns) {
+                             bool userns, std::vector<int>& cgroup_tasks) {
     auto fail_with = [&](Error e) {
         chan.send_error(e);
         ::_exit(127);
     };
+    if (auto r = process::join_cgroup_tasks(cgroup_tasks); !r) fail_with(r.error());
     if (auto m = chan.expect(process::Msg::cgroup_done, "cgroup setup"); !m) fail_with(m.error());
     if (userns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
         fail_with(Error::sys("become root of the user namespace"));
@@ -157,6 +158,14 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     UniqueFd& console_ours = console.ours;
     UniqueFd& console_child = console.child;
 
+    // The process joins the container's cgroup by itself (cgroups::SelfJoin says why), unless
+    // it enters a cgroup namespace of the container's first: clone3(CLONE_INTO_CGROUP) then
+    // fails, as the move would start from a cgroup outside that namespace.
+    cgroups::SelfJoin cgroup_join;
+    if (!(join & CLONE_NEWCGROUP)) cgroup_join = HULL_TRY(mgr->self_join());
+    std::vector<int> cgroup_tasks;
+    for (const auto& t : cgroup_join.tasks) cgroup_tasks.push_back(t.get());
+
     auto [chan, chan_child] = HULL_TRY(process::Channel::pair());
     auto stage1 = HULL_TRY_CTX(process::clone_child({}), "fork");
     if (stage1.pid() == 0) {
@@ -169,14 +178,15 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
         }
         // The pid namespace only applies to children: the process itself is our child,
         // made our parent's child so hull exec can wait for it.
-        auto child = process::clone_child({.parent = true});
+        auto child = process::clone_child({.cgroup_fd = cgroup_join.clone_into, .parent = true});
         if (!child) {
             chan_child.send_error(child.error());
             ::_exit(1);
         }
         if (child->pid() == 0) {
             ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-            exec_child(plan, chan_child, console_child.get(), o.preserve_fds, (join & CLONE_NEWUSER) != 0);
+            exec_child(plan, chan_child, console_child.get(), o.preserve_fds, (join & CLONE_NEWUSER) != 0,
+                       cgroup_tasks);
         }
         (void)chan_child.send(process::Msg::init_pid, child->pid());
         child->release();
@@ -188,7 +198,8 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     (void)stage1.wait();
     process::ChildProcess proc_child(m.value, UniqueFd(sys::pidfd_open(m.value, 0)));
 
-    HULL_TRY_CTX(mgr->add_process(proc_child.pid()), "join the container's cgroup");
+    cgroup_join.tasks.clear();
+    if (!cgroup_join.usable()) HULL_TRY_CTX(mgr->add_process(proc_child.pid()), "join the container's cgroup");
     HULL_TRY_CTX(linux::apply_rlimits_to(proc_child.pid(), proc.rlimits), "process.rlimits");
     HULL_TRY(chan.send(process::Msg::cgroup_done));
     UniqueFd master;

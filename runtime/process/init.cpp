@@ -278,10 +278,22 @@ Status init_steps(ContainerPlan& plan, InitFds& fds, Channel& chan, std::string&
 
 }  // namespace
 
+Status join_cgroup_tasks(std::vector<int>& tasks) {
+    Status result;
+    for (int& fd : tasks) {
+        if (result && ::write(fd, "0", 1) != 1) result = fail_sys("join cgroup: write `0` to `tasks`");
+        ::close(fd);
+        fd = -1;
+    }
+    return result;
+}
+
 void container_init(ContainerPlan& plan, InitFds& fds) {
     Channel chan{UniqueFd(fds.channel)};
     std::string state_json;
-    auto r = init_steps(plan, fds, chan, state_json);
+    // First of all, so that everything the init does is charged to the container.
+    auto r = join_cgroup_tasks(fds.cgroup_tasks);
+    if (r) r = init_steps(plan, fds, chan, state_json);
     // Only failures come back here.
     Error e = r ? Error::msg("init returned") : std::move(r.error());
     chan.send_error(e);

@@ -85,8 +85,13 @@ struct InitFds {
     int fifo = -1;           // exec.fifo opened for reading: the start gate
     int console = -1;        // --console-socket connection, when process.terminal
     int seccomp_listener = -1;  // connection to linux.seccomp.listenerPath, when used
+    std::vector<int> cgroup_tasks;  // v1 `tasks` files the init writes "0" to (cgroups::SelfJoin)
     std::string state_json;  // what the listener gets with the notify fd
 };
+
+// Moves the calling (single-threaded) process into its v1 cgroups by writing "0" to each
+// `tasks` fd, and closes them. See cgroups::SelfJoin for why.
+Status join_cgroup_tasks(std::vector<int>& tasks);
 
 // The container's init: runs in the cloned child and never returns.
 [[noreturn]] void container_init(ContainerPlan& plan, InitFds& fds);

@@ -111,7 +111,10 @@ namespace {
 Result<ChildProcess> spawn_container(ContainerPlan& plan, InitFds& fds, Channel& chan_parent, Channel& chan_child,
                                      int cgroup_fd) {
     fds.channel = chan_child.fd();
-    plan.late_cgroup_ns = cgroup_fd < 0 && plan.ns.creates(CLONE_NEWCGROUP);
+    // A cgroup namespace's root is the cgroup its creator is in when it is made, and clone
+    // makes namespaces before CLONE_INTO_CGROUP moves the child: so the init always makes its
+    // cgroup namespace itself, once it is in its cgroups (as runc's init does).
+    plan.late_cgroup_ns = plan.ns.creates(CLONE_NEWCGROUP);
     if (!plan.ns.needs_two_stages()) {
         int flags = plan.ns.new_flags & ~(plan.late_cgroup_ns ? CLONE_NEWCGROUP : 0);
         auto child = HULL_TRY_CTX(clone_child({.flags = flags, .cgroup_fd = cgroup_fd}), "clone the container init");
