@@ -171,6 +171,10 @@ struct VmState {
     bool port_io(std::uint16_t port, std::uint8_t* data, std::uint32_t size, bool out);
     bool mmio(const Vcpu& v, std::uint64_t addr, std::uint8_t* data, std::uint32_t len, bool write);
     void vcpu_loop(Vcpu& v);
+    // Waits for the end, a stop request, the timeout or host input; then stops every vCPU.
+    // Returns whether the timeout passed.
+    bool control_loop(const StopSource* stop);
+    std::vector<pthread_t> vcpu_threads;  // index = vCPU; the kick goes to each
 };
 
 bool VmState::port_io(std::uint16_t port, std::uint8_t* data, std::uint32_t size, bool out) {
@@ -284,6 +288,7 @@ void VmState::vcpu_loop(Vcpu& v) {
         }
         if (!go_on) break;
     }
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
     t_run = nullptr;
 }
 
@@ -399,38 +404,22 @@ Result<Vm> Vm::create(const VmConfig& config) {
     return machine;
 }
 
-Result<int> Vm::run(const StopSource* stop) {
-    VmState& s = *s_;
-    // The kick signal interrupts KVM_RUN; blocked everywhere but in the vCPU threads, so it never
-    // lands on a thread that does not expect it.
-    struct sigaction sa{};
-    sa.sa_handler = kick_handler;
-    sigemptyset(&sa.sa_mask);
-    if (::sigaction(kick_signal(), &sa, nullptr) != 0) return fail_sys("install the vcpu kick handler");
-    sigset_t kick, old;
-    sigemptyset(&kick);
-    sigaddset(&kick, kick_signal());
-    pthread_sigmask(SIG_BLOCK, &kick, &old);
-
-    std::vector<std::thread> threads;
-    threads.reserve(s.vcpus.size());
-    for (Vcpu& v : s.vcpus) threads.emplace_back([&s, &v] { s.vcpu_loop(v); });
-
-    const std::uint64_t deadline = s.config.timeout_ms ? now_ms() + s.config.timeout_ms : 0;
-    bool input_open = s.config.in_fd >= 0;
+bool VmState::control_loop(const StopSource* stop) {
+    const std::uint64_t deadline = config.timeout_ms ? now_ms() + config.timeout_ms : 0;
+    bool input_open = config.in_fd >= 0;
     bool timed_out = false;
     while (true) {
         pollfd fds[3];
         nfds_t n = 0;
-        fds[n++] = {s.ended_fd.get(), POLLIN, 0};
+        fds[n++] = {ended_fd.get(), POLLIN, 0};
         if (stop) fds[n++] = {stop->fd(), POLLIN, 0};
         std::size_t room = 0;
         if (input_open) {
-            std::lock_guard lock(s.dev_mu);
-            room = s.uart->rx_room();
+            std::lock_guard lock(dev_mu);
+            room = uart->rx_room();
         }
         const bool poll_input = input_open && room > 0;
-        if (poll_input) fds[n++] = {s.config.in_fd, POLLIN, 0};
+        if (poll_input) fds[n++] = {config.in_fd, POLLIN, 0};
         int wait = -1;
         if (deadline) {
             const std::uint64_t now = now_ms();
@@ -445,41 +434,67 @@ Result<int> Vm::run(const StopSource* stop) {
         const int r = ::poll(fds, n, wait);
         if (r < 0) {
             if (errno == EINTR) continue;
-            s.fail(Error::sys("poll"));
+            fail(Error::sys("poll"));
             break;
         }
         if (fds[0].revents) break;
         if (stop && fds[1].revents) {
-            s.end(stop->status());
+            end(stop->status());
             break;
         }
         if (poll_input && fds[n - 1].revents) {
             std::uint8_t buf[Uart::kFifoSize];
-            const ssize_t got = ::read(s.config.in_fd, buf, std::min(room, sizeof buf));
+            const ssize_t got = ::read(config.in_fd, buf, std::min(room, sizeof buf));
             if (got > 0) {
-                std::lock_guard lock(s.dev_mu);
-                s.uart->receive(std::span(buf, static_cast<std::size_t>(got)));
+                std::lock_guard lock(dev_mu);
+                uart->receive(std::span(buf, static_cast<std::size_t>(got)));
             } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
                 input_open = false;  // end of input: the guest just hears nothing more
             }
         }
     }
+    stopping = true;
+    for (pthread_t t : vcpu_threads) pthread_kill(t, kick_signal());
+    return timed_out;
+}
 
-    s.stopping = true;
-    for (std::thread& t : threads) pthread_kill(t.native_handle(), kick_signal());
-    for (std::thread& t : threads) t.join();
+Result<int> Vm::run(const StopSource* stop) {
+    VmState& s = *s_;
+    // The kick signal interrupts KVM_RUN; blocked everywhere but inside the vCPU loops, so it
+    // never lands on a thread that does not expect it.
+    struct sigaction sa{};
+    sa.sa_handler = kick_handler;
+    sigemptyset(&sa.sa_mask);
+    if (::sigaction(kick_signal(), &sa, nullptr) != 0) return fail_sys("install the vcpu kick handler");
+    sigset_t kick, old;
+    sigemptyset(&kick);
+    sigaddset(&kick, kick_signal());
+    pthread_sigmask(SIG_BLOCK, &kick, &old);
+
+    // The boot vCPU runs on the calling thread, so no thread start stands between run() and the
+    // guest's first instruction; the other vCPUs (parked until the guest sends them INIT/SIPI)
+    // and the control loop (input, timeout, stop requests) get threads of their own.
+    s.vcpu_threads.assign(s.vcpus.size(), pthread_self());
+    std::vector<std::thread> aps;
+    aps.reserve(s.vcpus.size() - 1);
+    for (std::size_t i = 1; i < s.vcpus.size(); ++i) {
+        aps.emplace_back([&s, i] { s.vcpu_loop(s.vcpus[i]); });
+        s.vcpu_threads[i] = aps.back().native_handle();
+    }
+    bool timed_out = false;
+    std::thread control([&s, &timed_out, stop] { timed_out = s.control_loop(stop); });
+    s.vcpu_loop(s.vcpus[0]);
+    control.join();
+    for (std::thread& t : aps) t.join();
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
 
-    if (timed_out) {
-        std::lock_guard lock(s.end_mu);
-        if (!s.ended) {
-            s.ended = true;
-            const std::uint64_t ms = s.config.timeout_ms;
-            s.error = Error::msg(cat("guest still running after the ", ms % 1000 ? cat(ms, " ms") : cat(ms / 1000, " s"),
-                                     " timeout (rip ", hex(s.vcpus[0].rip()), ")"));
-        }
-    }
     std::lock_guard lock(s.end_mu);
+    if (timed_out && !s.ended) {
+        s.ended = true;
+        const std::uint64_t ms = s.config.timeout_ms;
+        s.error = Error::msg(cat("guest still running after the ", ms % 1000 ? cat(ms, " ms") : cat(ms / 1000, " s"),
+                                 " timeout (rip ", hex(s.vcpus[0].rip()), ")"));
+    }
     if (s.error) return fail(*s.error);
     return s.status;
 }
