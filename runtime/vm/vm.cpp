@@ -375,7 +375,7 @@ Result<Vm> Vm::create(const VmConfig& config) {
         cmdline += cat("virtio_mmio.device=4K@", hex(mmio.back().addr), ":", mmio.back().irq);
     }
     HULL_TRY(x86::write_cmdline(image, mem, cmdline));
-    HULL_TRY(x86::write_boot_structures(image, mem, config.memory, cmdline.size(), rd));
+    HULL_TRY(x86::write_boot_structures(image, mem, config.memory, rd));
     HULL_TRY(x86::write_acpi_tables(mem, config.cpus, mmio));
     HULL_TRY(x86::write_mp_table(mem, config.cpus, mmio));
 

@@ -1,9 +1,10 @@
 // hull's KVM micro-VM: the library API `hull vm run` (and later the OCI VM mode) drives.
 //
 // Setup (Vm::create: open /dev/kvm, create the VM, map guest memory, load the kernel, open
-// disks, create vCPUs) is separate from running (Vm::run: one thread per vCPU plus the calling
-// thread for host input, timeout and stop requests), so a caller can confine the process in
-// between. Exit status convention, for guests:
+// disks, create vCPUs) is separate from running (Vm::run: the boot vCPU on the calling thread,
+// one thread per other vCPU, one control thread for host input, the timeout and stop requests),
+// so a caller can confine the process in between. vCPU threads are kicked out of KVM_RUN with
+// SIGRTMIN+2, which Vm::run installs a handler for. Exit status convention, for guests:
 //   - a byte written to I/O port 0x501 ends the VM with that byte as its status;
 //   - i8042 reset (0xfe to port 0x64), ACPI power-off or a KVM shutdown event: status 0;
 //   - a StopSource request: the status it was given (hull uses 128 + signal number);

@@ -144,7 +144,7 @@ TEST(VmBoot, ZeroPageAndStartInfo) {
     };
     const Initrd rd{0x7000000, 0x1234};
     const auto linux64 = parse(make_elf({0xf4}, false));
-    ASSERT_TRUE(write_boot_structures(*linux64, mem, kMem, 10, rd));
+    ASSERT_TRUE(write_boot_structures(*linux64, mem, kMem, rd));
     EXPECT_EQ(get32(kZeroPageAddr + 0x202), 0x53726448u);  // "HdrS"
     EXPECT_EQ(get32(kZeroPageAddr + 0x228), kCmdlineAddr);
     EXPECT_EQ(get32(kZeroPageAddr + 0x218), 0x7000000u);
@@ -153,7 +153,7 @@ TEST(VmBoot, ZeroPageAndStartInfo) {
     EXPECT_EQ(get32(kPml4Addr), kPdptAddr | 3);
 
     const auto pvh = parse(make_elf({0xf4}, true));
-    ASSERT_TRUE(write_boot_structures(*pvh, mem, kMem, 10, rd));
+    ASSERT_TRUE(write_boot_structures(*pvh, mem, kMem, rd));
     EXPECT_EQ(get32(kStartInfoAddr), 0x336ec578u);
     EXPECT_EQ(get32(kStartInfoAddr + 4), 1u);
     EXPECT_EQ(get32(kStartInfoAddr + 12), 1u);  // one module: the initrd

@@ -127,6 +127,13 @@ TEST_F(VmRun, I8042ResetIsStatusZero) {
     EXPECT_EQ(*r, 0);
 }
 
+TEST_F(VmRun, AcpiPowerOffIsStatusZero) {
+    // mov dx, 0x600; mov al, SLP_EN | (5 << 2); out dx, al: the FADT's sleep control register.
+    const auto r = boot(make_elf({0x66, 0xba, 0x00, 0x06, 0xb0, 0x34, 0xee, 0xf4}, false));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, 0);
+}
+
 TEST_F(VmRun, TripleFault) {
     const auto r = boot(make_elf({0x0f, 0x0b}, false));  // ud2 with no IDT
     ASSERT_FALSE(r);

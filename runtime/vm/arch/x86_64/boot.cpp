@@ -283,8 +283,7 @@ Status write_page_tables(const GuestMemory& mem) {
     return {};
 }
 
-Status write_zero_page(const KernelImage& k, const GuestMemory& mem, std::uint64_t mem_size, std::uint64_t cmdline_len,
-                       const Initrd& initrd) {
+Status write_zero_page(const KernelImage& k, const GuestMemory& mem, std::uint64_t mem_size, const Initrd& initrd) {
     std::uint8_t* zp = mem.ptr(kZeroPageAddr, 0x1000);
     if (!zp) return fail_msg("guest memory too small for the zero page");
     // SAFETY: zp covers the 4 KiB boot_params page (checked by ptr); every offset below is < 4 KiB.
@@ -302,7 +301,6 @@ Status write_zero_page(const KernelImage& k, const GuestMemory& mem, std::uint64
     put<std::uint16_t>(zp, 0x224, 0xfe00);                    // heap_end_ptr
     put<std::uint32_t>(zp, 0x228, static_cast<std::uint32_t>(kCmdlineAddr));  // cmd_line_ptr
     put<std::uint32_t>(zp, 0x0c8, static_cast<std::uint32_t>(kCmdlineAddr >> 32));  // ext_cmd_line_ptr
-    (void)cmdline_len;
     put<std::uint32_t>(zp, 0x218, static_cast<std::uint32_t>(initrd.addr));  // ramdisk_image
     put<std::uint32_t>(zp, 0x21c, static_cast<std::uint32_t>(initrd.size));  // ramdisk_size
     put<std::uint32_t>(zp, 0x0c0, static_cast<std::uint32_t>(initrd.addr >> 32));  // ext_ramdisk_image
@@ -349,12 +347,12 @@ Status write_start_info(const GuestMemory& mem, std::uint64_t mem_size, const In
 }  // namespace
 
 Status write_boot_structures(const KernelImage& k, const GuestMemory& mem, std::uint64_t mem_size,
-                             std::uint64_t cmdline_len, const Initrd& initrd) {
+                             const Initrd& initrd) {
     for (std::size_t i = 0; i < kGdt.size(); ++i)
         if (!mem.write(kGdtAddr + i * 8, kGdt[i])) return fail_msg("guest memory too small for the GDT");
     if (k.protocol == BootProtocol::pvh) return write_start_info(mem, mem_size, initrd);
     HULL_TRY(write_page_tables(mem));
-    return write_zero_page(k, mem, mem_size, cmdline_len, initrd);
+    return write_zero_page(k, mem, mem_size, initrd);
 }
 
 }  // namespace hull::vm::x86_64

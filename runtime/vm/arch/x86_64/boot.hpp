@@ -93,7 +93,7 @@ Status write_cmdline(const KernelImage& k, const GuestMemory& mem, std::string_v
 // The protocol's boot structures: hvm_start_info (PVH) or boot_params (Linux), the GDT, and for
 // 64-bit entry the identity page tables covering 4 GiB.
 Status write_boot_structures(const KernelImage& k, const GuestMemory& mem, std::uint64_t mem_size,
-                             std::uint64_t cmdline_len, const Initrd& initrd);
+                             const Initrd& initrd);
 
 // Guest-physical values the vCPU setup needs for each protocol.
 inline constexpr std::uint16_t kCode32Selector = 0x08;
