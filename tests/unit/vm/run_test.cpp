@@ -115,6 +115,29 @@ TEST_F(VmRun, HostInputReachesTheUart) {
     EXPECT_EQ(*r, 'A');
 }
 
+TEST_F(VmRun, PvhInitrdIsModuleZero) {
+    // 32-bit PVH code: ebx = hvm_start_info; exit with the first byte of module 0 plus its size.
+    const std::vector<std::uint8_t> code = {0x8b, 0x43, 0x10,        // mov eax, [ebx + 16] (modlist_paddr)
+                                            0x8b, 0x48, 0x08,        // mov ecx, [eax + 8] (size)
+                                            0x8b, 0x00,              // mov eax, [eax] (paddr)
+                                            0x8a, 0x00,              // mov al, [eax]
+                                            0x00, 0xc8,              // add al, cl
+                                            0x66, 0xba, 0x01, 0x05,  // mov dx, 0x501
+                                            0xee, 0xf4};             // out dx, al; hlt
+    TempFile kernel(make_elf(code, true, false));
+    TempFile initrd(std::vector<std::uint8_t>(10, 30));  // first byte 30, 10 bytes
+    VmConfig c;
+    c.kernel = kernel.path;
+    c.initrd = initrd.path;
+    c.memory = 16ull << 20;
+    c.in_fd = -1;
+    c.out_fd = out.fds[1];
+    c.timeout_ms = 10000;
+    const auto r = run_vm(c);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, 40);
+}
+
 TEST_F(VmRun, TwoVcpus) {
     const auto r = boot(make_elf(print_and_exit("smp", 3), false), 10000, 2);
     ASSERT_TRUE(r) << r.error().message();
