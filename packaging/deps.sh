@@ -3,11 +3,13 @@
 # qemu-system-x86 and xz-utils: tests/vm boots a pure cgroup v2 guest of Debian's kernel.
 # libcurl4-openssl-dev: the registry client; docker-registry, skopeo, apache2-utils (htpasswd),
 # openssl and python3: tests/integration/test_registry.cpp runs a registry and pushes to it.
+# erofs-utils: mkfs.erofs builds the rootfs disk of vm-isolated containers (runtime/vm/rootfs_image.cpp).
 set -eu
 pkgs="build-essential cmake pkg-config libseccomp-dev libcap-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev busybox-static iproute2 util-linux
       qemu-system-x86 xz-utils
-      libcurl4-openssl-dev libssl-dev docker-registry skopeo apache2-utils openssl python3"
+      libcurl4-openssl-dev libssl-dev docker-registry skopeo apache2-utils openssl python3
+      erofs-utils"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -13,10 +13,12 @@
 #include "runtime/process/supervise.hpp"
 #include "runtime/state_store.hpp"
 #include "runtime/container_util.hpp"
+#include "runtime/vm/oci.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -95,6 +97,9 @@ struct Created {
     std::vector<oci::Hook> poststart;
 };
 
+Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bool foreground, const oci::Spec& spec,
+                                    const std::string& bundle, const std::string& rootfs);
+
 Result<Created> create_container(const Globals& g, const CreateOptions& o, bool foreground) {
     HULL_TRY(validate_id(o.id));
     std::string bundle = HULL_TRY(real_path(o.bundle, "bundle"));
@@ -106,6 +111,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (spec.root.path.empty()) return fail_msg("config.json: .root.path: required");
     std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
     std::string rootfs = HULL_TRY(real_path(root_path, "root.path"));
+    if (HULL_TRY(vm::wants_vm(spec))) return create_vm_container(g, o, foreground, spec, bundle, rootfs);
     bool exe_reachable = linux::exe_reachable_from(spec, std::nullopt);
     if (exe_reachable) HULL_TRY(linux::run_from_sealed_copy());
     if (spec.process->terminal && o.console_socket.empty() && !foreground)
@@ -200,6 +206,91 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     c.init = std::move(init);
     return c;
 }
+
+// ---- vm isolation (org.hull.isolation=vm; runtime/vm/oci.hpp) -------------------------------
+// The same state dir, cgroup, exec.fifo and record as a container; in the init's place, hull's
+// VMM, cloned into the cgroup and the spec's new namespaces, waits at exec.fifo with the VM built.
+// start/state/kill/delete/run then need no VM-specific code.
+Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bool foreground, const oci::Spec& spec,
+                                    const std::string& bundle, const std::string& rootfs) {
+    if (spec.process->terminal && o.console_socket.empty() && !foreground)
+        return fail_msg("cannot allocate a tty for a detached container without --console-socket");
+    if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty() ||
+                       !spec.hooks->create_container.empty() || !spec.hooks->start_container.empty()))
+        return fail_msg("vm isolation runs only poststart and poststop hooks; the spec has others");
+    StateStore store(g.root);
+    HULL_TRY(store.create_dir(o.id));
+    Undo remove_dir([&] { (void)store.remove(o.id); });
+    auto host = HULL_TRY(cgroups::detect_host());
+    cgroups::Config cg{spec.linux->cgroups_path, o.id, g.systemd_cgroup};
+    auto mgr = HULL_TRY_CTX(cgroups::make_manager(host, cg), "cgroup");
+    HULL_TRY_CTX(mgr->create(), "create cgroup");
+    Undo destroy_cgroup([&] { (void)mgr->destroy(); });
+    oci::Resources resources = effective_resources(*spec.linux);
+    vm::allow_vmm_devices(resources);
+    HULL_TRY_CTX(mgr->apply(resources), "linux.resources");
+    auto vm = HULL_TRY_CTX(vm::plan_oci_vm(spec, rootfs, store.dir(o.id)), "vm isolation");
+
+    std::string fifo = store.fifo(o.id);
+    if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_sys(cat("mkfifo ", q(fifo)));
+    UniqueFd fifo_fd = HULL_TRY(fs::open(fifo, O_RDONLY | O_NONBLOCK));
+    linux::ConsoleEnds console;
+    if (spec.process->terminal) console = HULL_TRY(linux::console_ends(o.console_socket));
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) < 0) return fail_sys("pipe");
+    UniqueFd ready_rd(ready[0]), ready_wr(ready[1]);
+    auto join = HULL_TRY(mgr->self_join());
+    auto vmm = HULL_TRY_CTX(process::clone_child({.flags = vm.clone_flags, .cgroup_fd = join.clone_into}), "clone the vmm");
+    if (vmm.pid() == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        for (auto& t : join.tasks)
+            if (::write(t.get(), "0", 1) != 1) ::_exit(1);
+        if (console.child) {
+            if (auto r = linux::setup_console(console.child.get(), spec.process->console_size, false); !r) {
+                std::string m = r.error().message();
+                (void)!::write(ready_wr.get(), m.data(), m.size());
+                ::_exit(1);
+            }
+        }
+        vm::vmm_main(vm, fifo_fd.get(), ready_wr.get());
+    }
+    ready_wr.reset();
+    fifo_fd.reset();
+    console.child.reset();
+    if (!join.usable()) HULL_TRY_CTX(mgr->add_process(vmm.pid()), "join cgroup");
+    std::string reply;
+    char buf[512];
+    for (ssize_t n; (n = ::read(ready_rd.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_sys("read the vmm's report");
+        reply.append(buf, static_cast<std::size_t>(n));
+    }
+    if (reply != "r") return fail_msg(reply.empty() ? std::string("the vmm died while setting up") : reply);
+
+    Record rec;
+    rec.id = o.id;
+    rec.bundle = bundle;
+    rec.rootfs = rootfs;
+    rec.pid = vmm.pid();
+    rec.pid_start_time = process_start_time(vmm.pid());
+    rec.created = now_rfc3339();
+    rec.owner = ::geteuid();
+    rec.cgroup = mgr->save();
+    rec.config = oci::to_json(spec);
+    Created c;
+    if (console.ours) c.console_master = HULL_TRY(linux::recv_fd(console.ours.get()));
+    HULL_TRY(store.save(rec));
+    if (!o.pid_file.empty())
+        HULL_TRY_CTX(fs::write_file_atomic(o.pid_file, cat(vmm.pid()), 0644), "write --pid-file");
+    if (spec.hooks) c.poststart = spec.hooks->poststart;
+    destroy_cgroup.commit();
+    remove_dir.commit();
+    c.record = std::move(rec);
+    c.init = std::move(vmm);
+    return c;
+}
+// ---- end of vm isolation ---------------------------------------------------------------------
 
 // Opens the start gate and waits until the init has exec'd (its end of exec.fifo closes on
 // execve), then runs the poststart hooks.

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -174,7 +175,10 @@ struct VmState {
     // Waits for the end, a stop request, the timeout or host input; then stops every vCPU.
     // Returns whether the timeout passed.
     bool control_loop(const StopSource* stop);
-    std::vector<pthread_t> vcpu_threads;  // index = vCPU; the kick goes to each
+    // Kernel thread ids, index = vCPU; 0 until the thread has started. The kick goes by tgkill
+    // rather than pthread_kill: in the OCI VM mode the VMM is a raw clone3 child, whose main
+    // thread's glibc descriptor still holds the parent's tid.
+    std::unique_ptr<std::atomic<pid_t>[]> vcpu_tids;
 };
 
 bool VmState::port_io(std::uint16_t port, std::uint8_t* data, std::uint32_t size, bool out) {
@@ -223,11 +227,14 @@ bool VmState::mmio(const Vcpu& v, std::uint64_t addr, std::uint8_t* data, std::u
 void VmState::vcpu_loop(Vcpu& v) {
     kvm_run* run = v.run();
     t_run = run;
+    // Published before the first look at `stopping` (both seq_cst), so the control loop
+    // either sees this tid and kicks it or this loop sees `stopping` and never enters KVM_RUN.
+    vcpu_tids[v.index()].store(static_cast<pid_t>(::gettid()));
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-    while (!stopping.load(std::memory_order_acquire)) {
+    while (!stopping.load()) {
         if (::ioctl(v.fd(), KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 run->immediate_exit = 0;
@@ -454,7 +461,9 @@ bool VmState::control_loop(const StopSource* stop) {
         }
     }
     stopping = true;
-    for (pthread_t t : vcpu_threads) pthread_kill(t, kick_signal());
+    const pid_t self = ::getpid();
+    for (std::size_t i = 0; i < vcpus.size(); ++i)
+        if (const pid_t tid = vcpu_tids[i].load()) (void)::syscall(SYS_tgkill, self, tid, kick_signal());
     return timed_out;
 }
 
@@ -474,13 +483,10 @@ Result<int> Vm::run(const StopSource* stop) {
     // The boot vCPU runs on the calling thread, so no thread start stands between run() and the
     // guest's first instruction; the other vCPUs (parked until the guest sends them INIT/SIPI)
     // and the control loop (input, timeout, stop requests) get threads of their own.
-    s.vcpu_threads.assign(s.vcpus.size(), pthread_self());
+    s.vcpu_tids = std::make_unique<std::atomic<pid_t>[]>(s.vcpus.size());
     std::vector<std::thread> aps;
     aps.reserve(s.vcpus.size() - 1);
-    for (std::size_t i = 1; i < s.vcpus.size(); ++i) {
-        aps.emplace_back([&s, i] { s.vcpu_loop(s.vcpus[i]); });
-        s.vcpu_threads[i] = aps.back().native_handle();
-    }
+    for (std::size_t i = 1; i < s.vcpus.size(); ++i) aps.emplace_back([&s, i] { s.vcpu_loop(s.vcpus[i]); });
     bool timed_out = false;
     std::thread control([&s, &timed_out, stop] { timed_out = s.control_loop(stop); });
     s.vcpu_loop(s.vcpus[0]);
