@@ -113,8 +113,8 @@ printf '%-10s %10s %10s %10s\n' variant median_ms min_ms max_ms
 base=
 for v in "${names[@]}"; do
     [ -n "${samples[$v]:-}" ] || { printf '%-10s %10s\n' "$v" skipped; continue; }
-    read -r med min max < <(tr ' ' '\n' <<<"${samples[$v]}" | grep . | sort -n |
-        awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.2f %.2f %.2f\n", m/1000, a[1]/1000, a[NR]/1000}')
+    read -r med min max <<<"$(tr ' ' '\n' <<<"${samples[$v]}" | grep . | sort -n |
+        awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.2f %.2f %.2f\n", m/1000, a[1]/1000, a[NR]/1000}')"
     [ -n "$base" ] || base=$med
     printf '%-10s %10s %10s %10s   x%.2f\n' "$v" "$med" "$min" "$max" "$(awk -v a="$med" -v b="$base" 'BEGIN {print a / b}')"
 done

@@ -151,6 +151,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     fds.console = console_child.get();
     fds.seccomp_listener = listener.get();
     auto join = HULL_TRY(mgr->self_join());
+    const bool self_joins = join.usable();
     for (const auto& t : join.tasks) fds.cgroup_tasks.push_back(t.get());
     auto init = HULL_TRY(process::spawn_container(plan, fds, chan, chan_child, join.clone_into));
     fifo_fd.reset();
@@ -174,7 +175,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (spec.process->oom_score_adj)
         HULL_TRY_CTX(fs::write_file(cat("/proc/", init.pid(), "/oom_score_adj"), cat(*spec.process->oom_score_adj)),
                      "set process.oomScoreAdj");
-    if (!join.usable()) HULL_TRY_CTX(mgr->add_process(init.pid()), "join cgroup");
+    if (!self_joins) HULL_TRY_CTX(mgr->add_process(init.pid()), "join cgroup");
     HULL_TRY_CTX(mgr->apply(effective_resources(*spec.linux)), "linux.resources");
     HULL_TRY_CTX(linux::apply_rlimits_to(init.pid(), spec.process->rlimits), "process.rlimits");
 

@@ -163,6 +163,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     // fails, as the move would start from a cgroup outside that namespace.
     cgroups::SelfJoin cgroup_join;
     if (!(join & CLONE_NEWCGROUP)) cgroup_join = HULL_TRY(mgr->self_join());
+    const bool self_joins = cgroup_join.usable();
     std::vector<int> cgroup_tasks;
     for (const auto& t : cgroup_join.tasks) cgroup_tasks.push_back(t.get());
 
@@ -199,7 +200,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     process::ChildProcess proc_child(m.value, UniqueFd(sys::pidfd_open(m.value, 0)));
 
     cgroup_join.tasks.clear();
-    if (!cgroup_join.usable()) HULL_TRY_CTX(mgr->add_process(proc_child.pid()), "join the container's cgroup");
+    if (!self_joins) HULL_TRY_CTX(mgr->add_process(proc_child.pid()), "join the container's cgroup");
     HULL_TRY_CTX(linux::apply_rlimits_to(proc_child.pid(), proc.rlimits), "process.rlimits");
     HULL_TRY(chan.send(process::Msg::cgroup_done));
     UniqueFd master;
