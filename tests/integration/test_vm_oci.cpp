@@ -1,0 +1,283 @@
+// OCI containers with `org.hull.isolation=vm`: hull's VMM takes the init's place and boots the
+// freestanding test guest (tests/guest) from the container's rootfs. The guest reports on its
+// console (the container's stdout) what it saw: its command line, its memory map, the rootfs
+// image's erofs magic on disk 0; the tests check that, the lifecycle (create/state/start/kill/
+// delete/list) and the VMM's confinement from the host side (/proc/<pid>/status, its cgroup).
+//
+// Skips, with the reason: not root, no usable /dev/kvm, no mkfs.erofs, or the runtime is runc.
+
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.hpp"
+
+namespace hull::itest {
+namespace {
+
+const std::string kTag = "hull-test-guest: ";
+
+const std::optional<std::string>& vm_oci_unavailable() {
+    static const std::optional<std::string> reason = []() -> std::optional<std::string> {
+        if (runtime_is_runc()) return "runc has no vm isolation";
+        if (geteuid() != 0) return "needs root (for /dev/kvm, cgroups and namespaces)";
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0) return std::string("no usable /dev/kvm: ") + strerror(errno);
+        close(fd);
+        if (access("/usr/bin/mkfs.erofs", X_OK) != 0 && access("/usr/sbin/mkfs.erofs", X_OK) != 0)
+            return "no mkfs.erofs (Debian package erofs-utils)";
+        return std::nullopt;
+    }();
+    return reason;
+}
+
+#define SKIP_WITHOUT_VM()                                                      \
+    do {                                                                       \
+        if (const auto& why = vm_oci_unavailable()) GTEST_SKIP() << *why;      \
+    } while (0)
+
+std::string status_field(pid_t pid, const std::string& key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(key + ":")) {
+            std::string v = line.substr(key.size() + 1);
+            v.erase(0, v.find_first_not_of(" \t"));
+            return v;
+        }
+    return {};
+}
+
+// The VMM's own threads: /proc/<pid>/task without KVM's kernel workers (kvm-nx-lpage-recovery),
+// which the kernel attaches to the process that created the VM.
+unsigned vmm_threads(pid_t pid) {
+    unsigned n = 0;
+    std::error_code ec;
+    for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
+        if (!read_text(t.path() / "comm").starts_with("kvm")) ++n;
+    return n;
+}
+
+bool alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+// The memory limit of `pid`'s cgroup, from the v1 memory hierarchy or cgroup v2.
+std::string memory_limit_of(pid_t pid) {
+    std::string v1, v2;
+    for (const std::string& line : split_lines(read_text("/proc/" + std::to_string(pid) + "/cgroup"))) {
+        if (line.starts_with("0::")) v2 = line.substr(3);
+        auto c1 = line.find(':'), c2 = line.find(':', c1 + 1);
+        if (c1 != std::string::npos && c2 != std::string::npos && line.substr(c1 + 1, c2 - c1 - 1) == "memory")
+            v1 = line.substr(c2 + 1);
+    }
+    std::string text;
+    if (!v1.empty() && v1 != "/") text = read_text("/sys/fs/cgroup/memory" + v1 + "/memory.limit_in_bytes");
+    else if (fs::exists("/sys/fs/cgroup/cgroup.controllers")) text = read_text("/sys/fs/cgroup" + v2 + "/memory.max");
+    else text = read_text("/sys/fs/cgroup/unified" + v2 + "/memory.max");
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+// A refusal: exactly one non-empty line on stderr, mentioning `needle`.
+void expect_one_line_error(const ProcResult& r, const std::string& needle) {
+    EXPECT_NE(r.exit_code, 0) << r.describe();
+    std::string err = r.err;
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    EXPECT_FALSE(err.empty()) << "no error message\n" << r.describe();
+    EXPECT_EQ(err.find('\n'), std::string::npos) << "error is not one line\n" << r.describe();
+    EXPECT_NE(err.find(needle), std::string::npos) << "error does not mention " << needle << "\n" << r.describe();
+}
+
+class VmOciTest : public RuntimeTest {
+protected:
+    void SetUp() override {
+        RuntimeTest::SetUp();
+        if (vm_oci_unavailable()) return;
+        // The image cache goes to this test's temp dir, removed with it.
+        setenv("HULL_VM_CACHE", (base_ / "vm-cache").c_str(), 1);
+        fs::create_directories(rootfs_ / "boot");
+        fs::copy_file(HULL_TEST_GUEST_PVH, rootfs_ / "boot/guest.elf", fs::copy_options::overwrite_existing);
+        spec_["process"]["terminal"] = false;
+        spec_["root"]["readonly"] = false;
+        spec_["annotations"] = {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot/guest.elf"}};
+    }
+    void TearDown() override {
+        unsetenv("HULL_VM_CACHE");
+        RuntimeTest::TearDown();
+    }
+    void set_cmdline(const std::string& extra) { spec_["annotations"]["org.hull.vm.cmdline"] = extra; }
+
+    ProcResult run_vm(const std::string& id) {
+        write_spec();
+        return rt({"run", "--bundle", bundle_.string(), id}, {.timeout = 60s});
+    }
+};
+
+TEST_F(VmOciTest, RunExitsWithTheGuestsStatusAndShowsTheRootfsImage) {
+    SKIP_WITHOUT_VM();
+    for (int status : {0, 3, 255}) {
+        SCOPED_TRACE("guest.status=" + std::to_string(status));
+        set_cmdline("guest.status=" + std::to_string(status));
+        std::string id = new_id();
+        ProcResult r = run_vm(id);
+        EXPECT_EQ(r.exit_code, status) << r.describe();
+        EXPECT_NE(r.out.find(kTag + "cmdline: console=ttyS0 guest.status=" + std::to_string(status)), std::string::npos)
+            << r.describe();
+        // Disk 0 is the rootfs image, disk 1 the writable disk (root.readonly is false).
+        EXPECT_NE(r.out.find(kTag + "blk0: erofs superblock magic 0xe0f5e1e2 at byte 1024"), std::string::npos)
+            << r.describe();
+        EXPECT_NE(r.out.find(kTag + "blk0: capacity"), std::string::npos) << r.describe();
+        EXPECT_NE(r.out.find("read-only"), std::string::npos) << r.describe();
+        EXPECT_NE(r.out.find(kTag + "blk1: capacity 2097152 sectors, flush"), std::string::npos) << r.describe();
+        EXPECT_NE(r.out.find(kTag + "exit status " + std::to_string(status)), std::string::npos) << r.describe();
+        expect_nothing_left(id, bundle_);
+    }
+}
+
+TEST_F(VmOciTest, ReadOnlyRootHasNoWritableDisk) {
+    SKIP_WITHOUT_VM();
+    spec_["root"]["readonly"] = true;
+    std::string id = new_id();
+    ProcResult r = run_vm(id);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_NE(r.out.find(kTag + "blk0: erofs superblock magic"), std::string::npos) << r.describe();
+    EXPECT_EQ(r.out.find(kTag + "blk1:"), std::string::npos) << r.describe();
+    expect_nothing_left(id, bundle_);
+}
+
+TEST_F(VmOciTest, LifecycleAndConfinement) {
+    SKIP_WITHOUT_VM();
+    set_cmdline("guest.mode=spin");
+    spec_["linux"]["resources"]["memory"] = {{"limit", 64 << 20}};
+    spec_["linux"]["resources"]["cpu"] = {{"quota", 150000}, {"period", 100000}};
+    std::string id = new_id();
+    fs::path out = base_ / "vm.out";
+    ProcResult c = create(id, out);
+    ASSERT_TRUE(c.ok()) << c.describe();
+    json st = state(id);
+    EXPECT_EQ(st["status"], "created");
+    pid_t pid = st["pid"].get<pid_t>();
+    ASSERT_TRUE(alive(pid)) << "state.pid " << pid << " is not a live process";
+
+    // Confinement holds from `create` on; seccomp comes at `start`.
+    EXPECT_EQ(status_field(pid, "CapEff"), "0000000000000000");
+    EXPECT_EQ(status_field(pid, "CapPrm"), "0000000000000000");
+    EXPECT_EQ(status_field(pid, "CapBnd"), "0000000000000000");
+    EXPECT_EQ(status_field(pid, "NoNewPrivs"), "1");
+    EXPECT_EQ(memory_limit_of(pid), std::to_string(64 << 20));
+    // Its root holds only /dev/kvm, the kernel and the disks.
+    std::set<std::string> root;
+    for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/root")) root.insert(e.path().filename());
+    EXPECT_EQ(root, (std::set<std::string>{"dev", "kernel", "disk0", "disk1"}));
+    std::set<std::string> dev;
+    for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/root/dev")) dev.insert(e.path().filename());
+    EXPECT_EQ(dev, (std::set<std::string>{"kvm"}));
+
+    ProcResult list = rt({"list"});
+    EXPECT_NE(list.out.find(id), std::string::npos) << list.describe();
+
+    ProcResult s = rt({"start", id});
+    ASSERT_TRUE(s.ok()) << s.describe();
+    EXPECT_EQ(state(id)["status"], "running");
+    EXPECT_EQ(status_field(pid, "Seccomp"), "2");
+    // 1.5 CPUs of quota round up to 2 vCPUs (capped at the host's): each vCPU a thread, plus
+    // the control thread.
+    unsigned host = std::thread::hardware_concurrency();
+    unsigned vcpus = std::min(2u, std::max(host, 1u));
+    EXPECT_TRUE(poll_until([&] { return vmm_threads(pid) == vcpus + 1; }, 5s)) << "threads: " << vmm_threads(pid);
+    // Guest memory = limit - the VMM's 16 MiB allowance: 48 MiB of RAM, ending at 0x3000000.
+    EXPECT_TRUE(poll_until([&] { return read_text(out).find("RAM ends at 0x3000000") != std::string::npos; }, 10s))
+        << read_text(out);
+    // Other signals do not stop the VM.
+    ProcResult usr = rt({"kill", id, "USR1"});
+    EXPECT_TRUE(usr.ok()) << usr.describe();
+    usleep(200 * 1000);
+    EXPECT_EQ(state(id)["status"], "running");
+
+    ProcResult k = rt({"kill", id, "TERM"});
+    ASSERT_TRUE(k.ok()) << k.describe();
+    EXPECT_TRUE(wait_status(id, "stopped", 10s));
+    EXPECT_TRUE(poll_until([&] { return !alive(pid) || status_field(pid, "State").starts_with("Z"); }, 5s));
+    ProcResult d = rt({"delete", id});
+    EXPECT_TRUE(d.ok()) << d.describe();
+    expect_nothing_left(id, bundle_);
+}
+
+TEST_F(VmOciTest, SigkillLeavesNothingAfterDelete) {
+    SKIP_WITHOUT_VM();
+    set_cmdline("guest.mode=spin");
+    std::string id = new_id();
+    ProcResult c = create(id, base_ / "vm.out");
+    ASSERT_TRUE(c.ok()) << c.describe();
+    ASSERT_TRUE(rt({"start", id}).ok());
+    ASSERT_TRUE(rt({"kill", id, "KILL"}).ok());
+    EXPECT_TRUE(wait_status(id, "stopped", 10s));
+    EXPECT_TRUE(rt({"delete", id}).ok());
+    expect_nothing_left(id, bundle_);
+}
+
+TEST_F(VmOciTest, RunStoppedBySigtermExits143) {
+    SKIP_WITHOUT_VM();
+    set_cmdline("guest.mode=spin");
+    std::string id = new_id();
+    write_spec();
+    fs::path out = base_ / "run.out";
+    pid_t runner = fork();
+    ASSERT_GE(runner, 0);
+    if (runner == 0) {
+        int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(runtime_.c_str(), runtime_.c_str(), "--root", root_.c_str(), "run", "--bundle", bundle_.c_str(),
+              id.c_str(), nullptr);
+        _exit(127);
+    }
+    ASSERT_TRUE(poll_until([&] { return status(id) == std::optional<std::string>("running"); }, 20s))
+        << read_text(out);
+    ASSERT_TRUE(rt({"kill", id, "TERM"}).ok());
+    int ws = 0;
+    ASSERT_EQ(waitpid(runner, &ws, 0), runner);
+    EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 143) << "wait status " << ws << ": " << read_text(out);
+    expect_nothing_left(id, bundle_);
+}
+
+TEST_F(VmOciTest, BadInputIsOneLineAndLeavesNothing) {
+    SKIP_WITHOUT_VM();
+    fs::create_symlink("../../../.." + std::string(HULL_TEST_GUEST_PVH), rootfs_ / "boot/escape");
+    fs::create_symlink(HULL_TEST_GUEST_PVH, rootfs_ / "boot/absolute");
+    write_text(rootfs_ / "boot/text", "this is not a kernel\n");
+    struct Case {
+        std::string name;
+        json annotations;
+        std::string needle;
+    };
+    const std::vector<Case> cases = {
+        {"no kernel annotation", {{"org.hull.isolation", "vm"}}, "needs a host kernel: not configured"},
+        {"unknown isolation", {{"org.hull.isolation", "vmm"}, {"org.hull.vm.kernel", "/boot/guest.elf"}},
+         "unknown isolation `vmm`"},
+        {"dot-dot", {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot/../../" + std::string(HULL_TEST_GUEST_PVH)}},
+         "`..` may not appear"},
+        {"relative symlink out", {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot/escape"}},
+         "no such file or directory"},
+        {"absolute symlink out", {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot/absolute"}},
+         "no such file or directory"},
+        {"a directory", {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot"}}, "not a regular file"},
+        {"not a kernel", {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot/text"}}, "kernel"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        spec_["annotations"] = c.annotations;
+        std::string id = new_id();
+        ProcResult r = run_vm(id);
+        expect_one_line_error(r, c.needle);
+        expect_nothing_left(id, bundle_);
+    }
+}
+
+}  // namespace
+}  // namespace hull::itest
