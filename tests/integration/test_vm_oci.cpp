@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "console.hpp"
 #include "harness.hpp"
 
 namespace hull::itest {
@@ -243,6 +244,27 @@ TEST_F(VmOciTest, RunStoppedBySigtermExits143) {
     int ws = 0;
     ASSERT_EQ(waitpid(runner, &ws, 0), runner);
     EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 143) << "wait status " << ws << ": " << read_text(out);
+    expect_nothing_left(id, bundle_);
+}
+
+TEST_F(VmOciTest, TerminalGoesToTheConsoleSocket) {
+    SKIP_WITHOUT_VM();
+    spec_["process"]["terminal"] = true;
+    set_cmdline("guest.status=5");
+    write_spec();
+    ConsoleSocket sock(base_ / "console.sock");
+    std::string id = new_id();
+    ProcResult c = rt({"create", "--bundle", bundle_.string(), "--console-socket", sock.path().string(), id});
+    ASSERT_TRUE(c.ok()) << c.describe();
+    int master = sock.receive_master(10s);
+    ASSERT_GE(master, 0) << "no pty master received on the console socket";
+    ProcResult s = rt({"start", id});
+    ASSERT_TRUE(s.ok()) << s.describe();
+    std::string out = sock.read_until_closed(20s);
+    EXPECT_NE(out.find(kTag + "cmdline: console=ttyS0 guest.status=5"), std::string::npos) << out;
+    EXPECT_NE(out.find(kTag + "exit status 5"), std::string::npos) << out;
+    EXPECT_TRUE(wait_status(id, "stopped"));
+    EXPECT_TRUE(rt({"delete", id}).ok());
     expect_nothing_left(id, bundle_);
 }
 
