@@ -322,7 +322,18 @@ void vmm_main(OciVm& vm, int fifo_fd, int ready_fd) {
     if (vm.cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) die(ready_fd, Error::sys("unshare the cgroup namespace"));
     if (auto r = enter_jail(vm); !r) die(ready_fd, Error(r.error()).context("vm root"));
     auto machine = Vm::create(vm.config);
-    if (!machine) die(ready_fd, Error(machine.error()).context("vm"));
+    if (!machine) {
+        // The VMM names its files by their jail paths; the user knows them by the annotations.
+        Error e = machine.error();
+        std::string what = e.what();
+        auto rename = [&](const std::string& jailed, const std::string& real) {
+            if (auto at = what.find(q(jailed)); at != std::string::npos && !real.empty())
+                what.replace(at, jailed.size() + 2, cat(q(real), " (in the rootfs)"));
+        };
+        rename("/kernel", vm.kernel);
+        rename("/initrd", vm.initrd);
+        die(ready_fd, Error(e.code(), what).context("vm"));
+    }
     auto stop = StopSource::create();
     if (!stop) die(ready_fd, stop.error());
     if (auto r = install_signals(*stop); !r) die(ready_fd, r.error());
