@@ -24,9 +24,18 @@ struct Reference {
     std::string str() const;
     // domain/repository, what registry URLs are built from.
     std::string name() const { return domain + "/" + repository; }
+    // What the registry's manifest endpoint takes: the digest when pinned, else the tag.
+    std::string manifest_ref() const { return digest ? digest->str() : tag; }
+    // The host[:port] serving the Distribution API: docker.io's is registry-1.docker.io,
+    // every other domain serves itself.
+    std::string api_host() const { return domain == "docker.io" ? "registry-1.docker.io" : domain; }
 };
 
-// Parses and normalizes; a missing tag (and digest) becomes "latest". Errors:
+// Parses and normalizes, following docker/distribution's grammar: the first component is a
+// registry host when it contains `.` or `:` or is `localhost`, otherwise the image is on
+// docker.io, where one-component names live under `library/`. A missing tag (and digest)
+// becomes "latest"; a reference may carry both tag and digest, and then the digest decides
+// what is pulled. Errors say which part is wrong:
 //   invalid reference `Foo`: repository name must be lowercase
 Result<Reference> parse_reference(std::string_view s);
 
