@@ -268,6 +268,25 @@ TEST_F(VmOciTest, TerminalGoesToTheConsoleSocket) {
     expect_nothing_left(id, bundle_);
 }
 
+// The VMM's error paths (reading registers, formatting, writing stderr) live under its seccomp
+// filter: a guest failure must end as a one-line error and exit 1, never SIGSYS (159).
+TEST_F(VmOciTest, GuestFailuresAreOneLineErrorsUnderSeccomp) {
+    SKIP_WITHOUT_VM();
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"triple-fault", "guest triple-faulted"},
+        {"oom", "which is neither RAM nor a device"},
+    };
+    for (const auto& [mode, needle] : cases) {
+        SCOPED_TRACE(mode);
+        set_cmdline("guest.mode=" + mode);
+        std::string id = new_id();
+        ProcResult r = run_vm(id);
+        EXPECT_EQ(r.exit_code, 1) << r.describe();
+        expect_one_line_error(r, needle);
+        expect_nothing_left(id, bundle_);
+    }
+}
+
 TEST_F(VmOciTest, BadInputIsOneLineAndLeavesNothing) {
     SKIP_WITHOUT_VM();
     fs::create_symlink("../../../.." + std::string(HULL_TEST_GUEST_PVH), rootfs_ / "boot/escape");
@@ -299,6 +318,14 @@ TEST_F(VmOciTest, BadInputIsOneLineAndLeavesNothing) {
         expect_one_line_error(r, c.needle);
         expect_nothing_left(id, bundle_);
     }
+
+    SCOPED_TRACE("memory limit below the VMM's allowance");
+    spec_["annotations"] = {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot/guest.elf"}};
+    spec_["linux"]["resources"]["memory"] = {{"limit", 8 << 20}};
+    std::string id = new_id();
+    ProcResult r = run_vm(id);
+    expect_one_line_error(r, "linux.resources.memory.limit");
+    expect_nothing_left(id, bundle_);
 }
 
 }  // namespace
