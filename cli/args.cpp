@@ -116,6 +116,32 @@ std::string absolute_path(std::string_view path, std::string_view cwd) {
     return clean_path(cat(cwd, "/", path));
 }
 
+// A decimal number with an optional fraction at the start of `s` ("12", "1.5", "0.25"): its
+// value, and how many characters it took (0 when there is no digit).
+static size_t parse_decimal(std::string_view s, long double& value) {
+    value = 0;
+    long double scale = 1;
+    bool digits = false, dot = false;
+    size_t i = 0;
+    for (; i < s.size(); ++i) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            digits = true;
+            if (dot) {
+                scale /= 10;
+                value += (c - '0') * scale;
+            } else {
+                value = value * 10 + (c - '0');
+            }
+        } else if (c == '.' && !dot) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    return digits ? i : 0;
+}
+
 Result<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
     auto bad = [&] { return fail_msg(cat("time: invalid duration ", q(s))); };
     std::string_view rest = s;
@@ -125,26 +151,9 @@ Result<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
     if (rest.empty()) return bad();
     long double total = 0;
     while (!rest.empty()) {
-        size_t i = 0;
-        long double value = 0, scale = 1;
-        bool digits = false, dot = false;
-        for (; i < rest.size(); ++i) {
-            char c = rest[i];
-            if (c >= '0' && c <= '9') {
-                digits = true;
-                if (dot) {
-                    scale /= 10;
-                    value += (c - '0') * scale;
-                } else {
-                    value = value * 10 + (c - '0');
-                }
-            } else if (c == '.' && !dot) {
-                dot = true;
-            } else {
-                break;
-            }
-        }
-        if (!digits) return bad();
+        long double value = 0;
+        size_t i = parse_decimal(rest, value);
+        if (i == 0) return bad();
         size_t j = i;
         while (j < rest.size() && !(rest[j] >= '0' && rest[j] <= '9') && rest[j] != '.') ++j;
         std::string_view unit = rest.substr(i, j - i);
@@ -166,26 +175,10 @@ Result<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
 
 Result<int64_t> parse_ram_bytes(std::string_view s) {
     auto bad = [&] { return fail_msg(cat("invalid size: ", q(s))); };
-    size_t i = 0;
-    long double value = 0, scale = 1;
-    bool digits = false, dot = false;
-    for (; i < s.size(); ++i) {
-        char c = s[i];
-        if (c >= '0' && c <= '9') {
-            digits = true;
-            if (dot) {
-                scale /= 10;
-                value += (c - '0') * scale;
-            } else {
-                value = value * 10 + (c - '0');
-            }
-        } else if (c == '.' && !dot && digits) {
-            dot = true;
-        } else {
-            break;
-        }
-    }
-    if (!digits || (dot && scale == 1)) return bad();
+    long double value = 0;
+    size_t i = parse_decimal(s, value);
+    // go-units wants digits on both sides of a point: "1.5m", not ".5m" or "1.m".
+    if (i == 0 || s.front() == '.' || s[i - 1] == '.') return bad();
     std::string_view unit = s.substr(i);
     if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
     long double mult = 1;
