@@ -33,20 +33,6 @@ using namespace detail;
 
 namespace {
 
-// Runs `fn` on scope exit unless committed: the undo half of every create step.
-class Undo {
-public:
-    explicit Undo(std::function<void()> fn) : fn_(std::move(fn)) {}
-    Undo(const Undo&) = delete;
-    ~Undo() {
-        if (fn_) fn_();
-    }
-    void commit() { fn_ = nullptr; }
-
-private:
-    std::function<void()> fn_;
-};
-
 Result<std::string> real_path(const std::string& path, std::string_view what) {
     char buf[PATH_MAX];
     if (!::realpath(path.c_str(), buf)) return fail_sys(cat(what, " ", q(path)));
@@ -97,6 +83,69 @@ struct Created {
     std::vector<oci::Hook> poststart;
 };
 
+// The state directory and cgroup of a container being created, shared by the container and
+// vm paths: both are removed again unless finish() hands them over. Declare the init's
+// ChildProcess after the Draft, so a failure kills the init before its cgroup goes.
+class Draft {
+public:
+    Draft(const Globals& g, std::string id) : store(g.root), id_(std::move(id)) {}
+    Draft(const Draft&) = delete;
+    ~Draft() {
+        if (done_) return;
+        if (mgr) (void)mgr->destroy();
+        if (dir_made_) (void)store.remove(id_);
+    }
+
+    Status begin(const Globals& g, const oci::Spec& spec) {
+        HULL_TRY(store.create_dir(id_));
+        dir_made_ = true;
+        auto host = HULL_TRY(cgroups::detect_host());
+        cgroups::Config cg{spec.linux->cgroups_path, id_, g.systemd_cgroup};
+        auto m = HULL_TRY_CTX(cgroups::make_manager(host, cg), "cgroup");
+        HULL_TRY_CTX(m->create(), "create cgroup");
+        mgr = std::move(m);
+        return {};
+    }
+
+    Record record(const std::string& bundle, const std::string& rootfs, pid_t pid, const oci::Spec& spec) const {
+        Record rec;
+        rec.id = id_;
+        rec.bundle = bundle;
+        rec.rootfs = rootfs;
+        rec.pid = pid;
+        rec.pid_start_time = process_start_time(pid);
+        rec.created = now_rfc3339();
+        rec.owner = ::geteuid();
+        rec.cgroup = mgr->save();
+        rec.config = oci::to_json(spec);
+        return rec;
+    }
+
+    // Receives the pty master (when there is a console), saves the state, writes --pid-file,
+    // and commits: from here on the container exists.
+    Result<Created> finish(const CreateOptions& o, Record rec, process::ChildProcess init, const UniqueFd& console_ours,
+                           const oci::Spec& spec) {
+        Created c;
+        if (console_ours) c.console_master = HULL_TRY(linux::recv_fd(console_ours.get()));
+        HULL_TRY(store.save(rec));
+        if (!o.pid_file.empty())
+            HULL_TRY_CTX(fs::write_file_atomic(o.pid_file, cat(init.pid()), 0644), "write --pid-file");
+        if (spec.hooks) c.poststart = spec.hooks->poststart;
+        done_ = true;
+        c.record = std::move(rec);
+        c.init = std::move(init);
+        return c;
+    }
+
+    StateStore store;
+    std::unique_ptr<cgroups::Manager> mgr;
+
+private:
+    std::string id_;
+    bool dir_made_ = false;
+    bool done_ = false;
+};
+
 Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bool foreground, const oci::Spec& spec,
                                     const std::string& bundle, const std::string& rootfs);
 
@@ -117,15 +166,10 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     if (spec.process->terminal && o.console_socket.empty() && !foreground)
         return fail_msg("cannot allocate a tty for a detached container without --console-socket");
 
-    StateStore store(g.root);
-    HULL_TRY(store.create_dir(o.id));
-    Undo remove_dir([&] { (void)store.remove(o.id); });
-
-    auto host = HULL_TRY(cgroups::detect_host());
-    cgroups::Config cg{spec.linux->cgroups_path, o.id, g.systemd_cgroup};
-    auto mgr = HULL_TRY_CTX(cgroups::make_manager(host, cg), "cgroup");
-    HULL_TRY_CTX(mgr->create(), "create cgroup");
-    Undo destroy_cgroup([&] { (void)mgr->destroy(); });
+    Draft draft(g, o.id);
+    HULL_TRY(draft.begin(g, spec));
+    StateStore& store = draft.store;
+    auto& mgr = draft.mgr;
 
     process::ContainerFacts facts{o.id, bundle, rootfs, o.no_pivot, o.no_new_keyring, o.preserve_fds, has_process};
     auto plan = HULL_TRY(process::plan_container(spec, facts));
@@ -159,17 +203,8 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
     listener.reset();
     join.tasks.clear();
 
-    Record rec;
-    rec.id = o.id;
-    rec.bundle = bundle;
-    rec.rootfs = rootfs;
-    rec.pid = init.pid();
-    rec.pid_start_time = process_start_time(init.pid());
-    rec.created = now_rfc3339();
-    rec.owner = ::geteuid();
-    rec.cgroup = mgr->save();
+    Record rec = draft.record(bundle, rootfs, init.pid(), spec);
     rec.exe_reachable = exe_reachable;
-    rec.config = oci::to_json(spec);
     if (!has_process) rec.config.erase("process");
 
     if (spec.process->oom_score_adj)
@@ -193,19 +228,7 @@ Result<Created> create_container(const Globals& g, const CreateOptions& o, bool 
         HULL_TRY(chan.send(process::Msg::hooks_done));
     }
     HULL_TRY_CTX(chan.expect(process::Msg::ready, "container init"), "create container");
-
-    Created c;
-    if (console_ours) c.console_master = HULL_TRY(linux::recv_fd(console_ours.get()));
-    HULL_TRY(store.save(rec));
-    if (!o.pid_file.empty())
-        HULL_TRY_CTX(fs::write_file_atomic(o.pid_file, cat(init.pid()), 0644), "write --pid-file");
-    if (spec.hooks) c.poststart = spec.hooks->poststart;
-
-    destroy_cgroup.commit();
-    remove_dir.commit();
-    c.record = std::move(rec);
-    c.init = std::move(init);
-    return c;
+    return draft.finish(o, std::move(rec), std::move(init), console_ours, spec);
 }
 
 // ---- vm isolation (org.hull.isolation=vm; runtime/vm/oci.hpp) -------------------------------
@@ -219,14 +242,10 @@ Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bo
     if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty() ||
                        !spec.hooks->create_container.empty() || !spec.hooks->start_container.empty()))
         return fail_msg("vm isolation runs only poststart and poststop hooks; the spec has others");
-    StateStore store(g.root);
-    HULL_TRY(store.create_dir(o.id));
-    Undo remove_dir([&] { (void)store.remove(o.id); });
-    auto host = HULL_TRY(cgroups::detect_host());
-    cgroups::Config cg{spec.linux->cgroups_path, o.id, g.systemd_cgroup};
-    auto mgr = HULL_TRY_CTX(cgroups::make_manager(host, cg), "cgroup");
-    HULL_TRY_CTX(mgr->create(), "create cgroup");
-    Undo destroy_cgroup([&] { (void)mgr->destroy(); });
+    Draft draft(g, o.id);
+    HULL_TRY(draft.begin(g, spec));
+    StateStore& store = draft.store;
+    auto& mgr = draft.mgr;
     oci::Resources resources = effective_resources(*spec.linux);
     vm::allow_vmm_devices(resources);
     HULL_TRY_CTX(mgr->apply(resources), "linux.resources");
@@ -269,27 +288,8 @@ Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bo
     }
     if (reply != "r") return fail_msg(reply.empty() ? std::string("the vmm died while setting up") : reply);
 
-    Record rec;
-    rec.id = o.id;
-    rec.bundle = bundle;
-    rec.rootfs = rootfs;
-    rec.pid = vmm.pid();
-    rec.pid_start_time = process_start_time(vmm.pid());
-    rec.created = now_rfc3339();
-    rec.owner = ::geteuid();
-    rec.cgroup = mgr->save();
-    rec.config = oci::to_json(spec);
-    Created c;
-    if (console.ours) c.console_master = HULL_TRY(linux::recv_fd(console.ours.get()));
-    HULL_TRY(store.save(rec));
-    if (!o.pid_file.empty())
-        HULL_TRY_CTX(fs::write_file_atomic(o.pid_file, cat(vmm.pid()), 0644), "write --pid-file");
-    if (spec.hooks) c.poststart = spec.hooks->poststart;
-    destroy_cgroup.commit();
-    remove_dir.commit();
-    c.record = std::move(rec);
-    c.init = std::move(vmm);
-    return c;
+    Record rec = draft.record(bundle, rootfs, vmm.pid(), spec);
+    return draft.finish(o, std::move(rec), std::move(vmm), console.ours, spec);
 }
 // ---- end of vm isolation ---------------------------------------------------------------------
 
