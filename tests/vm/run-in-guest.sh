@@ -120,7 +120,17 @@ mkdir -p $r/dev/pts $r/dev/shm $r/dev/mqueue
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $r/dev/pts
 mount -t tmpfs tmpfs $r/dev/shm
 mount -t mqueue mqueue $r/dev/mqueue 2>/dev/null || true
+# A fresh /tmp, but a host directory under /tmp the caller works in (a build tree in
+# /tmp/<dir>, as a CI clone may be) stays visible, writable through the overlay.
+keep=""
+[ -s /out/keep-tmp ] && keep=$(cat /out/keep-tmp)
+if [ -n "$keep" ] && [ -d "$r/tmp/$keep" ]; then
+  mkdir -p /ovl/keep && mount --bind "$r/tmp/$keep" /ovl/keep
+fi
 mount -t tmpfs -o mode=1777 tmpfs $r/tmp
+if [ -n "$keep" ] && [ -d /ovl/keep ]; then
+  mkdir -p "$r/tmp/$keep" && mount --move /ovl/keep "$r/tmp/$keep"
+fi
 mount -t tmpfs -o mode=0755 tmpfs $r/run
 mount -t tmpfs -o mode=0755 tmpfs $r/sys/fs/cgroup
 mount -t cgroup2 -o nsdelegate cgroup2 $r/sys/fs/cgroup || fail "cannot mount cgroup2"
@@ -192,6 +202,7 @@ fi
 # The run.
 
 run=$(mktemp -d /tmp/hull-vm.XXXXXX)
+case $PWD in /tmp/?*) keep=${PWD#/tmp/}; echo "${keep%%/*}" >"$run/keep-tmp" ;; esac
 qpid=""
 cleanup() {
   [ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
