@@ -264,8 +264,13 @@ Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bo
     if (vmm.pid() == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        for (auto& t : join.tasks)
-            if (::write(t.get(), "0", 1) != 1) ::_exit(1);
+        std::vector<int> tasks;
+        for (auto& t : join.tasks) tasks.push_back(t.release());
+        if (auto r = process::join_cgroup_tasks(tasks); !r) {
+            std::string m = r.error().message();
+            (void)!::write(ready_wr.get(), m.data(), m.size());
+            ::_exit(1);
+        }
         if (console.child) {
             if (auto r = linux::setup_console(console.child.get(), spec.process->console_size, false); !r) {
                 std::string m = r.error().message();
