@@ -1,0 +1,70 @@
+// A read-only overlay root: the container's root assembled from image layer directories,
+// mounted inside the container's own mount namespace, so the host never sees the mount,
+// `delete` has nothing to unmount, and a crash leaves nothing behind.
+//
+// The contract is the annotation `org.hull.rootfs.overlay`, whose value is a JSON object (as a
+// string):
+//   {"lower": ["/store/l/TOP...", ..., "/store/l/BOTTOM..."],   // absolute dirs, top first, 1..500
+//    "upper": "tmpfs" | "/abs/upper-dir",                        // optional
+//    "work":  "/abs/work-dir",                                   // with a directory upper only
+//    "tmpfs_size": 67108864}                                     // bytes, with "tmpfs" only
+// - no `upper`: the root is read-only (writes fail with EROFS);
+// - `"tmpfs"`: a fresh tmpfs, made in the container's mount namespace, holds the upper and work
+//   directories; the container's changes vanish with it;
+// - a directory: a persistent upper that keeps the container's changes; `work` must then be a
+//   directory on the same filesystem (overlayfs's scratch space, normally empty at first).
+// Unknown members are an error. root.path must be an existing directory: the mount point,
+// normally empty. The spec must ask for a mount namespace, and must not ask for a user
+// namespace: layers use trusted.overlay.* xattrs (opaque directories, see images/unpack.hpp),
+// which an overlay mounted inside a user namespace cannot read (it would need `userxattr` and
+// user.overlay.* xattrs), so the merged view would be wrong; that is refused, not attempted.
+//
+// The mount uses the new mount API, one `lowerdir+` per layer (Linux >= 6.8), so the number of
+// layers is not bounded by the page-sized option string of mount(2). Older kernels (Debian 12's
+// 6.1) get mount(2): the option string must fit in a page, so lowers under one parent directory
+// (the image store's `<store>/l/<26 chars>` links) are named relative to it after a chdir
+// there, and when even that does not fit, the layers are split into groups that are each
+// mounted as a read-only overlay and stacked as the lowers of the root overlay (overlayfs allows
+// an overlay as a layer of another, two deep). Test knob: HULL_OVERLAY_LEGACY=1 in the
+// environment of `hull create`/`hull run` forces the mount(2) path.
+#pragma once
+
+#include "common/result.hpp"
+#include "oci-spec/spec.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hull::runtime::linux {
+
+inline constexpr std::string_view kOverlayAnnotation = "org.hull.rootfs.overlay";
+// overlayfs's OVL_MAX_STACK: the most lower layers one overlay takes.
+inline constexpr size_t kOverlayMaxLowers = 500;
+
+enum class OverlayUpper { none, tmpfs, dir };
+
+struct OverlayRootfs {
+    std::vector<std::string> lower;     // absolute, clean, top layer first
+    OverlayUpper upper = OverlayUpper::none;
+    std::string upper_dir, work_dir;    // absolute, clean; OverlayUpper::dir only
+    std::optional<uint64_t> tmpfs_size;  // bytes; OverlayUpper::tmpfs only
+};
+
+// The annotation's value, parsed and checked for shape only (no syscalls): JSON, members,
+// types, absolute paths, counts. Errors name the member: ".lower[2]: `x` is not an absolute
+// path" (without the annotation prefix, which parse_overlay_annotation adds).
+Result<OverlayRootfs> parse_overlay_value(std::string_view value);
+
+// The annotation of `spec`, if any, parsed and checked against the host: every lower, the
+// upper and the work directory exist and are directories, upper and work share a filesystem.
+// nullopt when the spec has no such annotation. Errors read
+//   annotation `org.hull.rootfs.overlay`: .lower[2]: `/x` is not a directory
+// It does not look at namespaces or root.path (the container plan does, see plan_overlay).
+Result<std::optional<OverlayRootfs>> parse_overlay_annotation(const oci::Spec& spec);
+
+}  // namespace hull::runtime::linux
