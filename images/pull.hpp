@@ -24,6 +24,8 @@ struct PullOptions {
     std::string platform;                   // "" = host
     bool quiet = false;
     int progress_fd = 2;                    // where hull-fetch's progress goes
+    std::string cert_dir;                   // podman's --cert-dir: *.crt files are CAs; empty:
+                                            // the system's and /etc/containers/certs.d/<host>
 };
 
 // Where hull-fetch is: $HULL_FETCH, else <dir of /proc/self/exe>/hull-fetch, else
