@@ -414,12 +414,13 @@ TEST_F(CgroupTest, IoThrottleLimitsWritesToALoopDevice) {
 TEST_F(CgroupTest, PauseFreezesAndResumeContinues) {
     REQUIRE_CONTROLLER(v2_ ? "cpu" : "freezer");
     if (!v2_ && !has("cpuacct")) GTEST_SKIP() << skip_reason("cpuacct");
-    start_sh("i=0; while :; do i=$((i+1)); echo $i >/tmp/count; done");
-    // The file is rewritten in place, so a read may catch it empty: read until it is not.
+    start_sh("i=0; while :; do i=$((i+1)); echo $i >>/tmp/count; done");
+    // Progress is the file's size: it only grows, so no read can catch it half-written (a file
+    // rewritten in place read empty for 30 s on a loaded machine).
     auto count = [&] {
-        std::string s;
-        poll_until([&] { return !(s = trim(read_text(rootfs_ / "tmp/count"))).empty(); }, 2s);
-        return s.empty() ? -1LL : std::stoll(s);
+        std::error_code ec;
+        auto n = fs::file_size(rootfs_ / "tmp/count", ec);
+        return ec ? -1LL : static_cast<long long>(n);
     };
     ASSERT_TRUE(poll_until([&] { return count() > 0; }, 30s)) << read_text(out_);
 
