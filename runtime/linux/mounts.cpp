@@ -8,6 +8,7 @@
 #include "runtime/linux/rootfs_copy.hpp"
 #include "runtime/linux/rootfs_mountinfo.hpp"
 #include "runtime/linux/rootfs_ops.hpp"
+#include "runtime/linux/rootfs_overlay.hpp"
 #include "runtime/linux/rootfs_plan.hpp"
 
 #include <fcntl.h>
@@ -467,6 +468,21 @@ Result<MountPlanPtr> plan_rootfs(const oci::Spec& spec, const RootfsFacts& facts
     if (facts.rootfs.empty() || facts.rootfs[0] != '/')
         return fail_msg(cat(".root.path: the rootfs must be an absolute path, not ", q(facts.rootfs)));
 
+    if (auto overlay = HULL_TRY(parse_overlay_annotation(spec))) {
+        const std::string ctx = cat("annotation ", q(kOverlayAnnotation));
+        if (!facts.new_mount_ns)
+            return fail_msg(cat(ctx, ": the overlay root needs a mount namespace (linux.namespaces has no `mount`)"));
+        if (facts.user_ns)
+            return fail_msg(cat(ctx, ": not supported with a user namespace (an overlay mounted there cannot read "
+                                     "the layers' trusted.overlay.* xattrs)"));
+        struct stat st;
+        if (::stat(facts.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+            return fail_msg(cat(ctx, ": .root.path ", q(facts.rootfs), " must be a directory (the mount point)"));
+        long page = ::sysconf(_SC_PAGESIZE);
+        plan->overlay = HULL_TRY(plan_overlay(std::move(*overlay), facts.overlay_legacy,
+                                              page > 0 ? static_cast<size_t>(page) : 4096));
+    }
+
     const oci::Linux* lx = spec.linux ? &*spec.linux : nullptr;
     if (lx) {
         if (unsigned long p = propagation_flags(lx->rootfs_propagation)) {
@@ -534,12 +550,18 @@ Status prepare_rootfs(MountPlan& plan) {
     if (::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0)
         return fail_sys("set the mount propagation of `/`");
     HULL_TRY(make_parent_private(rootfs));
-    // pivot_root needs the rootfs to be a mount point.
-    if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-        return fail_sys(cat("bind the rootfs ", q(rootfs), " onto itself"));
-    // Opened after the bind, so lookups start on the new mount, where the spec's mounts go.
-    plan.root.reset(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!plan.root) return fail_sys(cat("open the rootfs ", q(rootfs)));
+    if (plan.overlay) {
+        // The overlay is the mount point pivot_root needs; its root is where the spec's mounts go.
+        plan.root = HULL_TRY_CTX(mount_overlay_root(*plan.overlay, rootfs),
+                                 cat("mount the overlay root on ", q(rootfs), " (annotation ", q(kOverlayAnnotation), ")"));
+    } else {
+        // pivot_root needs the rootfs to be a mount point.
+        if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            return fail_sys(cat("bind the rootfs ", q(rootfs), " onto itself"));
+        // Opened after the bind, so lookups start on the new mount, where the spec's mounts go.
+        plan.root.reset(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!plan.root) return fail_sys(cat("open the rootfs ", q(rootfs)));
+    }
 
     for (auto& step : plan.mounts) HULL_TRY(mount_step(plan, step));
 

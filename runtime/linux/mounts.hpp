@@ -24,6 +24,7 @@ struct RootfsFacts {
     bool new_cgroup_ns = false;  // a cgroup namespace: cgroup v1 hierarchies are mounted, not bound
     bool no_pivot = false;     // --no-pivot: MS_MOVE + chroot instead of pivot_root
     bool terminal = false;     // process.terminal: /dev/console becomes the pty slave
+    bool overlay_legacy = false;  // test knob HULL_OVERLAY_LEGACY=1: an overlay root uses mount(2)
 };
 
 struct MountPlan;  // opaque: parsed options, flags and propagation for every step
@@ -46,7 +47,8 @@ Status prepare_idmapped_sources(MountPlan& plan);
 // Init side, in the container's new mount namespace, in this order. The plan carries state
 // from step to step (the rootfs descriptor, a checked /dev/null, mounts left to make
 // read-only), hence non-const.
-//  1. prepare_rootfs: root propagation, bind the rootfs onto itself, every spec mount,
+//  1. prepare_rootfs: root propagation, bind the rootfs onto itself (or, with the annotation
+//     `org.hull.rootfs.overlay`, mount the overlay of its layers there), every spec mount,
 //     default devices and linux.devices, /dev symlinks, /dev/ptmx.
 //  2. (the createContainer hooks run here, before pivot_root)
 //  3. enter_rootfs: pivot_root (or MS_MOVE + chroot with --no-pivot), detach the old root,

@@ -30,6 +30,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "common/unique_fd.hpp"
 #include "oci-spec/spec.hpp"
 
 #include <sys/types.h>
@@ -66,5 +67,37 @@ Result<OverlayRootfs> parse_overlay_value(std::string_view value);
 //   annotation `org.hull.rootfs.overlay`: .lower[2]: `/x` is not a directory
 // It does not look at namespaces or root.path (the container plan does, see plan_overlay).
 Result<std::optional<OverlayRootfs>> parse_overlay_annotation(const oci::Spec& spec);
+
+// --- the plan and its execution (runtime/linux/mounts.cpp) -----------------------------------
+
+// What the init needs to mount the overlay, decided by the parent.
+struct OverlayPlan {
+    OverlayRootfs layers;
+    bool legacy_only = false;       // HULL_OVERLAY_LEGACY=1: mount(2) even where lowerdir+ works
+    // One lower and no upper: overlayfs wants two layers, so an empty read-only tmpfs goes below.
+    bool empty_bottom = false;
+    // The top layer's root, which a tmpfs upper's directory copies (the merged root shows the
+    // upper's mode and owner).
+    mode_t top_mode = 0755;
+    uid_t top_uid = 0;
+    gid_t top_gid = 0;
+
+    // The mount(2) fallback. `legacy_cwd`, when set, is the lowers' common parent, which the
+    // init enters so the names below can be relative. `legacy_groups` holds the lowers, top
+    // first: one group is the whole lowerdir; with several, a group of two or more becomes a
+    // read-only overlay of its own and a group of one stays a plain layer.
+    std::string legacy_cwd;
+    std::vector<std::vector<std::string>> legacy_groups;
+    std::string legacy_error;       // why mount(2) cannot do it, said only when it must be used
+};
+
+// Parent side: the shape and host checks are done (parse_overlay_annotation); this prepares
+// the mount(2) fallback for an option string of at most `page_size - 1` bytes. Errors only when
+// `legacy_only` and the fallback cannot work.
+Result<OverlayPlan> plan_overlay(OverlayRootfs layers, bool legacy_only, size_t page_size);
+
+// Init side, in the container's mount namespace, after the rootfs's parent mount was made
+// private: mounts the overlay on `rootfs` and returns an O_PATH descriptor of its root.
+Result<UniqueFd> mount_overlay_root(const OverlayPlan& plan, const std::string& rootfs);
 
 }  // namespace hull::runtime::linux

@@ -7,10 +7,12 @@
 #include "runtime/linux/devices.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/mounts.hpp"
+#include "runtime/linux/rootfs_overlay.hpp"
 
 #include <sys/mount.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,7 @@ struct MountPlan {
     std::vector<std::string> masked_paths, readonly_paths;  // clean, absolute
     bool readonly_root = false;
     std::vector<oci::IdMapping> container_uid_mappings, container_gid_mappings;
+    std::optional<OverlayPlan> overlay;   // the root is an overlay of layers, not a self-bind
 
     // Init side, carried from step to step.
     UniqueFd root;                 // the rootfs after its self-bind; "/" after enter_rootfs

@@ -3,6 +3,7 @@
 #include "common/strings.hpp"
 
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/personality.h>
 
 namespace hull::runtime::process {
@@ -46,6 +47,9 @@ Result<ContainerPlan> plan_container(const oci::Spec& spec, const ContainerFacts
     rf.new_cgroup_ns = plan.ns.creates(CLONE_NEWCGROUP);
     rf.no_pivot = facts.no_pivot;
     rf.terminal = spec.process->terminal;
+    // A test knob (README): the overlay root takes the mount(2) path that pre-6.8 kernels need.
+    const char* legacy = ::getenv("HULL_OVERLAY_LEGACY");
+    rf.overlay_legacy = legacy && std::string_view(legacy) == "1";
     plan.mounts = HULL_TRY(linux::plan_rootfs(spec, rf));
 
     if (!spec.hostname.empty()) {
