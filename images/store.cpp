@@ -19,7 +19,10 @@
 #include <cctype>
 #include <cerrno>
 #include <ctime>
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
 namespace hull::images {
 
@@ -424,16 +427,37 @@ std::optional<LayerInfo> Store::layer(const oci::Digest& chain_id) const {
     return std::move(*r);
 }
 
-Result<LayerInfo> Store::unpack_layer(const oci::Digest& blob, const oci::Digest& diff_id,
-                                      const std::optional<oci::Digest>& parent, const UnpackOptions& opts_in) {
+// A layer unpacked into layers/.tmp-<hex> under its lock, not yet published. Dropping it
+// unpublished removes the temp dir (and releases the lock).
+struct Store::PendingLayer {
+    Lease lease;
+    Lease lock;
+    LayerInfo info;                   // path empty until published
+    std::string tmp;                  // empty once published, or when the layer was present
+    std::vector<std::string> implicit_dirs;
+
+    PendingLayer() = default;
+    PendingLayer(PendingLayer&&) noexcept = default;
+    PendingLayer& operator=(PendingLayer&&) = delete;
+    ~PendingLayer() {
+        if (!tmp.empty()) (void)fs::remove_tree(tmp);
+    }
+};
+
+Result<Store::PendingLayer> Store::prepare_layer(const oci::Digest& blob, const oci::Digest& diff_id,
+                                                 const std::optional<oci::Digest>& parent, const UnpackOptions& opts_in) {
     HULL_TRY(check_digest(blob));
     HULL_TRY(check_digest(diff_id));
     if (parent) HULL_TRY(check_digest(*parent));
     oci::Digest chain = parent ? digest_of(parent->str() + " " + diff_id.str()) : diff_id;
     auto ctx = cat("unpack layer ", blob.str());
-    auto held = HULL_TRY(lease());
-    auto lock = HULL_TRY(take_lock(impl_->lock(cat("layer-", chain.hex)), LOCK_EX));
-    if (auto existing = layer(chain)) return std::move(*existing);
+    PendingLayer p;
+    p.lease = HULL_TRY(lease());
+    p.lock = HULL_TRY(take_lock(impl_->lock(cat("layer-", chain.hex)), LOCK_EX));
+    if (auto existing = layer(chain)) {
+        p.info = std::move(*existing);
+        return p;
+    }
 
     std::string final_dir = impl_->layer_dir(chain);
     std::string tmp = impl_->path(cat("layers/.tmp-", chain.hex));
@@ -442,46 +466,152 @@ Result<LayerInfo> Store::unpack_layer(const oci::Digest& blob, const oci::Digest
     HULL_TRY_CTX(fs::remove_tree(tmp), ctx);
     HULL_TRY_CTX(fs::remove_tree(final_dir), ctx);  // a layer dir without a valid layer.json
     if (::mkdir(tmp.c_str(), 0700) < 0) return fail(Error::sys(cat("mkdir ", q(tmp))).context(ctx));
+    p.tmp = tmp;  // from here on, a failure removes it
     std::string diff = fs::join(tmp, "diff");
-    auto cleanup_fail = [&](Error e) -> std::unexpected<Error> {
-        (void)fs::remove_tree(tmp);
-        return fail(std::move(e).context(ctx));
-    };
-    if (::mkdir(diff.c_str(), 0755) < 0) return cleanup_fail(Error::sys(cat("mkdir ", q(diff))));
-    auto in = open_blob(blob);
-    if (!in) return cleanup_fail(std::move(in.error()));
-    auto dest = fs::open(diff, O_RDONLY | O_DIRECTORY);
-    if (!dest) return cleanup_fail(std::move(dest.error()));
+    if (::mkdir(diff.c_str(), 0755) < 0) return fail(Error::sys(cat("mkdir ", q(diff))).context(ctx));
+    auto in = HULL_TRY_CTX(open_blob(blob), ctx);
+    auto dest = HULL_TRY_CTX(fs::open(diff, O_RDONLY | O_DIRECTORY), ctx);
     UnpackOptions opts = opts_in;
     opts.expected_diff_id = diff_id;
     opts.expected_blob_digest = blob;
-    auto stats = images::unpack_layer(*in, *dest, opts);
-    if (!stats) return cleanup_fail(std::move(stats.error()));
+    auto stats = HULL_TRY_CTX(images::unpack_layer(in, dest, opts), ctx);
+    p.info.chain_id = chain;
+    p.info.diff_id = diff_id;
+    p.info.parent = parent;
+    p.info.link = short_link(chain);
+    p.info.size = stats.tar_bytes;
+    p.implicit_dirs = std::move(stats.implicit_dirs);
+    return p;
+}
 
-    LayerInfo info;
-    info.chain_id = chain;
-    info.diff_id = diff_id;
-    info.parent = parent;
-    info.link = short_link(chain);
-    info.size = stats->tar_bytes;
-    json meta = {{"chainID", chain.str()}, {"diffID", diff_id.str()}, {"link", info.link}, {"size", info.size}};
-    if (parent) meta["parent"] = parent->str();
-    if (auto r = fs::write_file_atomic(fs::join(tmp, "layer.json"), meta.dump(), 0644); !r)
-        return cleanup_fail(std::move(r.error()));
+Result<LayerInfo> Store::publish_layer(PendingLayer& p, std::span<const std::string> lowers) {
+    if (p.tmp.empty()) return p.info;  // it was already in the store
+    const auto& info = p.info;
+    auto ctx = cat("unpack layer ", info.chain_id.str());
+    std::string diff = fs::join(p.tmp, "diff");
+    auto dest = HULL_TRY_CTX(fs::open(diff, O_RDONLY | O_DIRECTORY), ctx);
+    HULL_TRY_CTX(inherit_dir_metadata(dest, p.implicit_dirs, lowers), ctx);
+    json meta = {{"chainID", info.chain_id.str()}, {"diffID", info.diff_id.str()}, {"link", info.link}, {"size", info.size}};
+    if (info.parent) meta["parent"] = info.parent->str();
+    HULL_TRY_CTX(fs::write_file_atomic(fs::join(p.tmp, "layer.json"), meta.dump(), 0644), ctx);
     std::string link = impl_->path(cat("l/", info.link));
-    std::string target = cat("../layers/", chain.hex, "/diff");
+    std::string target = cat("../layers/", info.chain_id.hex, "/diff");
     if (::symlink(target.c_str(), link.c_str()) < 0) {
         char buf[256];
         ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
         if (errno != EEXIST || n < 0 || std::string_view(buf, static_cast<size_t>(n)) != target)
-            return cleanup_fail(Error::sys(cat("create link ", q(link))));
+            return fail(Error::sys(cat("create link ", q(link))).context(ctx));
     }
     // Everything written so far reaches the disk before the rename publishes it.
-    if (::syncfs(dest->get()) < 0) return cleanup_fail(Error::sys("syncfs"));
-    if (::rename(tmp.c_str(), final_dir.c_str()) < 0) return cleanup_fail(Error::sys(cat("rename to ", q(final_dir))));
+    if (::syncfs(dest.get()) < 0) return fail(Error::sys("syncfs").context(ctx));
+    std::string final_dir = impl_->layer_dir(info.chain_id);
+    if (::rename(p.tmp.c_str(), final_dir.c_str()) < 0) return fail(Error::sys(cat("rename to ", q(final_dir))).context(ctx));
+    p.tmp.clear();
     HULL_TRY_CTX(fsync_dir(impl_->path("layers")), ctx);
-    info.path = fs::join(final_dir, "diff");
-    return info;
+    p.info.path = fs::join(final_dir, "diff");
+    return p.info;
+}
+
+Result<LayerInfo> Store::unpack_layer(const oci::Digest& blob, const oci::Digest& diff_id,
+                                      const std::optional<oci::Digest>& parent, const UnpackOptions& opts) {
+    // The layers below, top first, for the directories this layer does not list.
+    std::vector<std::string> lowers;
+    for (auto below = parent; below;) {
+        auto info = layer(*below);
+        if (!info) return fail_msg(cat("unpack layer ", blob.str(), ": parent layer ", below->str(), " is not unpacked"));
+        lowers.push_back(info->path);
+        below = info->parent;
+    }
+    auto p = HULL_TRY(prepare_layer(blob, diff_id, parent, opts));
+    return publish_layer(p, lowers);
+}
+
+namespace {
+
+// How many layers of one image unpack at once: decompression is one core per layer, and the
+// writes of one layer overlap the reads of another.
+size_t unpack_threads(size_t layers) {
+    size_t hw = std::max(2u, std::thread::hardware_concurrency());
+    return std::min({layers, hw, size_t(4)});
+}
+
+}  // namespace
+
+Result<std::vector<LayerInfo>> Store::unpack_layers(std::span<const LayerRecord> layers, const UnpackOptions& opts) {
+    // Layers unpack in parallel into their temp dirs; each is published (its implicit
+    // directories completed from the layers below, then renamed into place) only after the
+    // one below it, so a layer never appears before its parent. Workers take layers bottom
+    // first, so the layer a worker waits for is always already being worked on: no deadlock,
+    // also not with other processes, which can only hold layers that wait further down.
+    enum class State { working, published, failed };
+    struct Slot {
+        State state = State::working;
+        LayerInfo info;
+        std::optional<Error> error;  // its own failure (not "a layer below failed")
+    };
+    std::vector<Slot> slots(layers.size());
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t next = 0;
+    bool failed = false;
+    auto finish = [&](size_t i, Result<LayerInfo> r) {
+        std::lock_guard lk(mu);
+        if (r) {
+            slots[i].state = State::published;
+            slots[i].info = std::move(*r);
+        } else {
+            slots[i].state = State::failed;
+            slots[i].error = std::move(r.error());
+            failed = true;
+        }
+        cv.notify_all();
+    };
+    auto worker = [&] {
+        for (;;) {
+            size_t i;
+            {
+                std::lock_guard lk(mu);
+                if (next == layers.size()) return;
+                i = next++;
+                if (failed) {
+                    slots[i].state = State::failed;
+                    cv.notify_all();
+                    continue;
+                }
+            }
+            const auto& l = layers[i];
+            std::optional<oci::Digest> parent;
+            if (i > 0) parent = layers[i - 1].chain_id;
+            auto pending = prepare_layer(l.blob.digest, l.diff_id, parent, opts);
+            if (!pending) {
+                finish(i, fail(std::move(pending.error())));
+                continue;
+            }
+            std::vector<std::string> lowers;
+            {
+                std::unique_lock lk(mu);
+                cv.wait(lk, [&] { return i == 0 || slots[i - 1].state != State::working; });
+                if (i > 0 && slots[i - 1].state == State::failed) {
+                    slots[i].state = State::failed;  // the pending temp dir goes with `pending`
+                    cv.notify_all();
+                    continue;
+                }
+                for (size_t k = i; k-- > 0;) lowers.push_back(slots[k].info.path);
+            }
+            finish(i, publish_layer(*pending, lowers));
+        }
+    };
+    {
+        std::vector<std::jthread> pool;
+        for (size_t t = 1; t < unpack_threads(layers.size()); ++t) pool.emplace_back(worker);
+        worker();
+    }
+    std::vector<LayerInfo> out;
+    for (auto& s : slots) {
+        if (s.error) return fail(std::move(*s.error));
+        out.push_back(std::move(s.info));
+    }
+    return out;
 }
 
 Result<ImageRecord> Store::commit_image(std::string_view name_in, const oci::Digest& manifest_digest,
@@ -518,12 +648,10 @@ Result<ImageRecord> Store::commit_image(std::string_view name_in, const oci::Dig
             return fail(Error::msg(cat("layer blob ", ld.digest.str(), " is not in the store")).context(ctx));
         if (st.st_size != ld.size)
             return fail(Error::msg(cat("layer blob ", ld.digest.str(), ": size ", st.st_size, " differs from the manifest's ", ld.size)).context(ctx));
-        std::optional<oci::Digest> parent;
-        if (i > 0) parent = chains[i - 1];
-        HULL_TRY_CTX(unpack_layer(ld.digest, config.diff_ids[i], parent, opts), ctx);
         rec.layers.push_back({ld, config.diff_ids[i], chains[i]});
         rec.size += ld.size;
     }
+    HULL_TRY_CTX(unpack_layers(rec.layers, opts), ctx);
     rec.created = now_rfc3339();
     auto lock = HULL_TRY(take_lock(impl_->lock("index"), LOCK_EX));
     HULL_TRY_CTX(fs::write_file_atomic(impl_->record(name), record_to_json(rec).dump(2) + "\n", 0644), ctx);

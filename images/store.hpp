@@ -149,17 +149,25 @@ public:
     // --- layers --------------------------------------------------------------------------
     std::optional<LayerInfo> layer(const oci::Digest& chain_id) const;
     // Unpacks a layer blob already in the store (verifying its uncompressed stream against
-    // diff_id on the way) into layers/<chain-hex>, unless that layer exists. Safe to call for
-    // different layers of one image in parallel; parent is the chain ID below (nullopt for the
-    // bottom layer) and is recorded, not required to exist yet.
+    // diff_id on the way) into layers/<chain-hex>, unless that layer exists. parent is the
+    // chain ID below (nullopt for the bottom layer) and must be unpacked already: directories
+    // the layer needs but does not list take their attributes from the layers below.
     Result<LayerInfo> unpack_layer(const oci::Digest& blob, const oci::Digest& diff_id,
                                    const std::optional<oci::Digest>& parent, const UnpackOptions& opts = {});
+    // Unpacks the missing layers of one image, bottom first in `layers`, several at once
+    // (see commit_image); on failure the layers below the failed one stay (complete), the
+    // others are not published and leave no temp dir.
+    Result<std::vector<LayerInfo>> unpack_layers(std::span<const LayerRecord> layers, const UnpackOptions& opts = {});
 
     // --- images --------------------------------------------------------------------------
     // Reads the manifest and its config from the store (both must be present, as must every
     // layer blob), checks layer count against diff_ids, unpacks missing layers and writes the
     // record under `name` (replacing an older record of that name). An empty name records the
     // image under its manifest digest ("@sha256:<hex>").
+    //
+    // Layers unpack in parallel (up to 4 threads), each into its own layers/.tmp-<hex> under
+    // its own lock; they are published (renamed into place) bottom up, each after the one below
+    // it, so the commit protocol above holds for every layer.
     Result<ImageRecord> commit_image(std::string_view name, const oci::Digest& manifest_digest,
                                      const std::optional<oci::Digest>& index_digest = std::nullopt,
                                      const UnpackOptions& opts = {});
@@ -181,7 +189,11 @@ public:
 
 private:
     struct Impl;
+    struct PendingLayer;
     explicit Store(std::unique_ptr<Impl> impl);
+    Result<PendingLayer> prepare_layer(const oci::Digest& blob, const oci::Digest& diff_id,
+                                       const std::optional<oci::Digest>& parent, const UnpackOptions& opts);
+    Result<LayerInfo> publish_layer(PendingLayer& p, std::span<const std::string> lowers);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "images/digest.hpp"
 
+#include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/syscalls.hpp"
 
@@ -26,6 +27,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -211,6 +213,8 @@ public:
 
     Status entry(struct archive* a, struct archive_entry* e);
     Status finish();
+    // Directories created only as parents of other entries ("" for an unlisted root).
+    std::vector<std::string> implicit_dirs() const;
 
 private:
     // The directory that holds `parent`, creating missing components as root-owned 0755 dirs
@@ -226,7 +230,18 @@ private:
     std::string cached_parent_;
     UniqueFd cached_fd_;
     std::vector<DeferredDir> dirs_;
+    std::set<std::string> implicit_;
+    bool root_listed_ = false;
 };
+
+std::vector<std::string> Unpacker::implicit_dirs() const {
+    std::vector<std::string> out;
+    if (!root_listed_) out.emplace_back();
+    out.insert(out.end(), implicit_.begin(), implicit_.end());  // sorted: "a" before "a/b"
+    return out;
+}
+
+bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0); }
 
 Result<int> Unpacker::parent_fd(const std::string& parent) {
     if (cached_fd_ && cached_parent_ == parent) return cached_fd_.get();
@@ -237,7 +252,8 @@ Result<int> Unpacker::parent_fd(const std::string& parent) {
         for (const auto& comp : split(parent, '/')) {
             std::string next = sofar.empty() ? comp : sofar + "/" + comp;
             auto dfd = HULL_TRY(open_beneath(root_, sofar, O_PATH | O_DIRECTORY));
-            if (::mkdirat(dfd.get(), comp.c_str(), 0755) < 0 && errno != EEXIST) return fail_sys(cat("mkdir ", q(next)));
+            if (::mkdirat(dfd.get(), comp.c_str(), 0755) == 0) implicit_.insert(next);
+            else if (errno != EEXIST) return fail_sys(cat("mkdir ", q(next)));
             sofar = std::move(next);
         }
         fd = open_beneath(root_, parent, O_PATH | O_DIRECTORY);
@@ -359,7 +375,8 @@ Status Unpacker::create(struct archive* a, struct archive_entry* e, const std::s
         struct stat st;
         if (::fstatat(pfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
             if (st.st_ino == tst.st_ino && st.st_dev == tst.st_dev) return {};
-            if ((st.st_mode & S_IFMT) != (tst.st_mode & S_IFMT)) return fail_msg("duplicate entry changes type");
+            if ((st.st_mode & S_IFMT) != (tst.st_mode & S_IFMT) && !is_whiteout(st))
+                return fail_msg("duplicate entry changes type");
             if (::unlinkat(pfd, base.c_str(), 0) < 0) return fail_sys("replace");
         }
         if (::linkat(tfd->get(), tbase.c_str(), pfd, base.c_str(), 0) < 0) return fail_sys("link");
@@ -368,6 +385,12 @@ Status Unpacker::create(struct archive* a, struct archive_entry* e, const std::s
 
     struct stat st;
     bool exists = ::fstatat(pfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    // `.wh.x` then `x` in one layer: the whiteout hides the lower `x`, the entry is the new one.
+    bool replaces_whiteout = exists && is_whiteout(st) && type != S_IFCHR;
+    if (replaces_whiteout) {
+        if (::unlinkat(pfd, base.c_str(), 0) < 0) return fail_sys("replace whiteout");
+        exists = false;
+    }
     if (exists && (st.st_mode & S_IFMT) != type) return fail_msg("duplicate entry changes type");
     if (exists && type != S_IFDIR && ::unlinkat(pfd, base.c_str(), 0) < 0) return fail_sys("replace");
 
@@ -383,7 +406,11 @@ Status Unpacker::create(struct archive* a, struct archive_entry* e, const std::s
     }
     case S_IFDIR: {
         if (!exists && ::mkdirat(pfd, base.c_str(), 0700) < 0) return fail_sys("mkdir");
+        implicit_.erase(path);
         auto d = HULL_TRY(open_beneath(root_, path, O_RDONLY | O_DIRECTORY));
+        // What the whiteout hid must stay hidden under the new directory too.
+        if (replaces_whiteout && ::fsetxattr(d.get(), "trusted.overlay.opaque", "y", 1, 0) < 0)
+            return fail_sys("set trusted.overlay.opaque (opaque directories need CAP_SYS_ADMIN)");
         HULL_TRY(metadata(e, pfd, base, d.get(), type));
         DeferredDir dd{path, static_cast<mode_t>(archive_entry_perm(e) & 07777), {}};
         dd.times[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
@@ -422,6 +449,7 @@ Status Unpacker::entry(struct archive* a, struct archive_entry* e) {
         // The root's own entry ("./"): its metadata is the layer root's, applied like a
         // directory's.
         if (entry_type(e) != S_IFDIR) return fail(Error::msg("the layer root must be a directory").context(ctx()));
+        root_listed_ = true;
         HULL_TRY_CTX(metadata(e, root_, ".", root_, S_IFDIR), ctx());
         DeferredDir dd{"", static_cast<mode_t>(archive_entry_perm(e) & 07777), {}};
         dd.times[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
@@ -492,6 +520,7 @@ Result<UnpackStats> unpack_layer(FdRef archive, FdRef dest, const UnpackOptions&
         if (!st) return fail(std::move(st.error()));
     }
     HULL_TRY(u.finish());
+    stats.implicit_dirs = u.implicit_dirs();
     HULL_TRY(drain(s));
     stats.tar_bytes = s.tar_bytes;
     stats.diff_id = s.tar_hash.finish();
@@ -499,6 +528,84 @@ Result<UnpackStats> unpack_layer(FdRef archive, FdRef dest, const UnpackOptions&
     if (opts.expected_blob_digest) HULL_TRY(check_digest("layer blob", *opts.expected_blob_digest, stats.blob_digest));
     if (opts.expected_diff_id) HULL_TRY(check_digest("layer diff_id", *opts.expected_diff_id, stats.diff_id));
     return stats;
+}
+
+namespace {
+
+// The topmost of `lowers` where `path` is a directory in their overlay merge, walking it one
+// component at a time as overlay's lookup does: a whiteout or a non-directory hides the path
+// in every layer below it, an opaque directory hides what is below it.
+std::optional<size_t> merged_dir(const std::vector<UniqueFd>& lowers, const std::string& path) {
+    std::vector<size_t> candidates;
+    for (size_t i = 0; i < lowers.size(); ++i) candidates.push_back(i);
+    if (path.empty()) return candidates.empty() ? std::nullopt : std::optional<size_t>(0);
+    std::string sofar;
+    for (const auto& comp : split(path, '/')) {
+        sofar = sofar.empty() ? comp : sofar + "/" + comp;
+        std::vector<size_t> next;
+        for (size_t i : candidates) {
+            auto d = open_beneath(lowers[i].get(), sofar, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!d) {
+                struct stat st;
+                if (::fstatat(lowers[i].get(), sofar.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) break;  // whiteout, file
+                continue;  // not in this layer
+            }
+            next.push_back(i);
+            char v;
+            if (::fgetxattr(d->get(), "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') break;
+        }
+        if (next.empty()) return std::nullopt;
+        candidates = std::move(next);
+    }
+    return candidates.front();
+}
+
+Status copy_xattrs(int from, int to) {
+    std::vector<char> names(64 * 1024);
+    ssize_t n = ::flistxattr(from, names.data(), names.size());
+    if (n < 0) return errno == ENOTSUP ? Status{} : fail_sys("list xattrs");
+    std::vector<char> value(64 * 1024);
+    for (ssize_t i = 0; i < n;) {
+        std::string name(&names[static_cast<size_t>(i)]);
+        i += static_cast<ssize_t>(name.size()) + 1;
+        if (name.starts_with("trusted.overlay.")) continue;  // the lower layer's own merge state
+        ssize_t vn = ::fgetxattr(from, name.c_str(), value.data(), value.size());
+        if (vn < 0) return fail_sys(cat("get xattr ", q(name)));
+        if (::fsetxattr(to, name.c_str(), value.data(), static_cast<size_t>(vn), 0) < 0)
+            return fail_sys(cat("set xattr ", q(name)));
+    }
+    return {};
+}
+
+}  // namespace
+
+Status inherit_dir_metadata(FdRef layer, std::span<const std::string> paths, std::span<const std::string> lowers) {
+    if (paths.empty() || lowers.empty()) return {};
+    std::vector<UniqueFd> roots;
+    for (const auto& l : lowers) roots.push_back(HULL_TRY(fs::open(l, O_PATH | O_DIRECTORY)));
+    struct Times {
+        UniqueFd fd;
+        struct timespec ts[2];
+    };
+    std::vector<Times> times;
+    for (const auto& path : paths) {
+        auto ctx = cat("directory ", q(path.empty() ? "/" : path));
+        auto src_layer = merged_dir(roots, path);
+        if (!src_layer) continue;  // new here: keeps 0755 root:root
+        auto src = HULL_TRY_CTX(open_beneath(roots[*src_layer].get(), path, O_RDONLY | O_DIRECTORY), ctx);
+        auto dst = HULL_TRY_CTX(open_beneath(layer.get(), path, O_RDONLY | O_DIRECTORY), ctx);
+        struct stat st;
+        if (::fstat(src.get(), &st) < 0) return fail(Error::sys("stat").context(ctx));
+        // chown first: it clears setgid, which chmod then puts back.
+        if (::fchown(dst.get(), st.st_uid, st.st_gid) < 0 || ::fchmod(dst.get(), st.st_mode & 07777) < 0)
+            return fail(Error::sys("copy owner and mode").context(ctx));
+        HULL_TRY_CTX(copy_xattrs(src.get(), dst.get()), ctx);
+        times.push_back({std::move(dst), {st.st_atim, st.st_mtim}});
+    }
+    // Times last, once nothing else changes these directories.
+    for (auto it = times.rbegin(); it != times.rend(); ++it)
+        if (::futimens(it->fd.get(), it->ts) < 0) return fail_sys("set directory times");
+    return {};
 }
 
 Result<oci::Digest> uncompressed_digest(FdRef archive, uint64_t max_bytes) {

@@ -6,6 +6,14 @@
 // `.wh..wh..opq` -> trusted.overlay.opaque=y on its directory. Kept: regular files, dirs,
 // symlinks (targets verbatim, never followed), hard links (to earlier entries of the same
 // layer), devices and fifos, owners, modes including setuid/setgid/sticky, mtimes, xattrs.
+// A path whited out and re-created in the same layer (`.wh.x` then `x`) is the new entry;
+// re-created as a directory it is made opaque, so nothing of the lower `x` shows through.
+//
+// Directories the layer does not list but its entries need (and the root, when there is no
+// `./` entry) are created 0755 root:root and reported in UnpackStats::implicit_dirs; once the
+// layers below are unpacked, inherit_dir_metadata gives them the attributes the same path has
+// in the merged lower layers, as umoci and containerd do, so an entry added to `/opt/x` does
+// not reset `/opt`'s mode, owner or mtime.
 //
 // Refused, with the half-written tree left for the caller to remove:
 //   - a `..` component that climbs above the layer root (absolute paths are made relative,
@@ -27,6 +35,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 namespace hull::images {
 
@@ -48,6 +58,9 @@ struct UnpackStats {
     oci::Digest blob_digest;    // sha256 of the input as read
     uint64_t tar_bytes = 0;     // uncompressed tar size
     uint64_t entries = 0;
+    // Directories created without an entry of their own, parents before children; "" is the
+    // layer root.
+    std::vector<std::string> implicit_dirs;
 };
 
 enum class Compression { none, gzip, zstd };
@@ -56,6 +69,11 @@ enum class Compression { none, gzip, zstd };
 // open directory (normally empty). On error the message names the entry:
 //   layer entry `a/../../etc/passwd`: path escapes the layer root
 Result<UnpackStats> unpack_layer(FdRef archive, FdRef dest, const UnpackOptions& opts = {});
+
+// Gives each of `paths` (relative to `layer`, parents first, as implicit_dirs lists them) the
+// mode, owner, times and xattrs that path has in the overlay merge of `lowers` (the layer
+// directories below, top first), when it is a directory there; others keep what they have.
+Status inherit_dir_metadata(FdRef layer, std::span<const std::string> paths, std::span<const std::string> lowers);
 
 // Streams `archive` to its end and returns the sha256 of its uncompressed content (the
 // diff_id) without unpacking; used to check a layer before trusting it.
