@@ -796,6 +796,25 @@ int cmd_try_mknod(int argc, char** argv) {
     return 0;
 }
 
+int cmd_try_syscall(int argc, char** argv) {
+    if (argc < 2) return 2;
+    // Raw numbers, so a test can reach syscalls no tool in the rootfs makes (keyctl,
+    // clone3...) and see what a seccomp filter answers. Never for calls that fork.
+    long nr = strtol(argv[1], nullptr, 0);
+    long a[6] = {};
+    for (int i = 2; i < argc && i < 8; ++i) a[i - 2] = static_cast<long>(strtoul(argv[i], nullptr, 0));
+    long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    int e = r < 0 ? errno : 0;
+    begin_obj();
+    kv_str("probe", "try-syscall");
+    kv_i64("nr", nr);
+    kv_i64("ret", r);
+    kv_errno(e);
+    end_obj();
+    out_flush();
+    return 0;
+}
+
 int cmd_try_chdir(int argc, char** argv) {
     if (argc < 2) return 2;
     int e = chdir(argv[1]) == 0 ? 0 : errno;
@@ -1059,6 +1078,7 @@ void usage() {
         "  try-mkdir PATH              mkdir(2), print errno\n"
         "  try-mknod PATH [MAJ MIN]    mknod(2) a char device (default 1 3), print errno\n"
         "  try-chdir PATH              chdir(2), print errno and the new cwd\n"
+        "  try-syscall NR [ARGS...]    a raw syscall (numbers only; none that fork), print errno\n"
         "  stat PATH                   lstat(2) (and stat(2) for symlinks)\n"
         "  ls [DIR]                    list a directory\n"
         "  echo WORDS...               print the words\n"
@@ -1079,6 +1099,7 @@ int run_command(int argc, char** argv, int full_argc, char** full_argv) {
     if (!strcmp(c, "try-mkdir")) return cmd_try_mkdir(argc, argv);
     if (!strcmp(c, "try-mknod")) return cmd_try_mknod(argc, argv);
     if (!strcmp(c, "try-chdir")) return cmd_try_chdir(argc, argv);
+    if (!strcmp(c, "try-syscall")) return cmd_try_syscall(argc, argv);
     if (!strcmp(c, "stat")) return cmd_stat(argc, argv);
     if (!strcmp(c, "ls")) return cmd_ls(argc, argv);
     if (!strcmp(c, "echo")) return cmd_echo(argc, argv);
