@@ -59,6 +59,12 @@ extern const Command start_command;
 extern const Command state_command;
 extern const Command update_command;
 extern const Command vm_command;
+// The image commands (cli/image_common.hpp).
+extern const Command image_command;
+extern const Command images_command;
+extern const Command import_command;
+extern const Command pull_command;
+extern const Command rmi_command;
 
 // Fails with runc's message when the positional count is off.
 Status check_args(const Context& ctx, std::size_t expected, ArgCheck kind);

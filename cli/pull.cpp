@@ -1,0 +1,58 @@
+// `hull pull REF`: pulls an image from a registry into the store, through the hull-fetch helper
+// (images/pull.hpp), with podman's flags. Progress goes to stderr, the image ID to stdout.
+#include "cli/command.hpp"
+#include "cli/image_common.hpp"
+#include "images/catalog.hpp"
+#include "images/pull.hpp"
+
+#include "common/strings.hpp"
+
+#include <memory>
+
+namespace hull::cli {
+namespace {
+
+struct PullFlags {
+    std::string store;
+    images::PullOptions opts;
+};
+
+Action setup(CLI::App& app) {
+    auto f = std::make_shared<PullFlags>();
+    add_store_option(app, f->store);
+    app.add_flag("--tls-verify", f->opts.tls_verify,
+                 "require HTTPS and verify certificates (--tls-verify=false also allows plain HTTP)");
+    app.add_option("--creds", f->opts.creds, "USERNAME:PASSWORD for the registry")->type_name("U:P");
+    app.add_option("--authfile", f->opts.authfile, "credentials file (auth.json or docker config.json)")->type_name("FILE");
+    app.add_option("--cert-dir", f->opts.cert_dir, "directory whose *.crt files are trusted CAs")->type_name("DIR");
+    app.add_option("--platform", f->opts.platform, "OS/ARCH[/VARIANT] to pick from a multi-platform image")
+        ->type_name("P");
+    app.add_flag("-q,--quiet", f->opts.quiet, "no progress; print only the image ID");
+    return [f](Context& ctx) -> Result<int> {
+        HULL_TRY(check_args(ctx, 1, ArgCheck::exact));
+        if (f->store.empty()) return fail_msg("--store must not be empty");
+        f->opts.store_root = absolute(f->store);
+        if (!f->opts.authfile.empty()) f->opts.authfile = absolute(f->opts.authfile);
+        if (!f->opts.cert_dir.empty()) f->opts.cert_dir = absolute(f->opts.cert_dir);
+        const images::ImageRecord rec = HULL_TRY(images::pull_image(ctx.args[0], f->opts));
+        write_stdout(cat(images::image_id(rec), "\n"));
+        return 0;
+    };
+}
+
+}  // namespace
+
+extern const Command pull_command{
+    "pull",
+    "pull an image from a registry into the image store",
+    "[command options] <image>",
+    "Resolves <image> as podman does (\"busybox\" is docker.io/library/busybox:latest),\n"
+    "picks the manifest for --platform (default: this host's) from a multi-platform image,\n"
+    "and fetches and verifies every blob into the store, then unpacks the layers. Credentials\n"
+    "come from --creds, --authfile, or podman's and docker's auth files. The image ID is\n"
+    "printed on stdout; progress on stderr. Network access is done by the hull-fetch helper\n"
+    "($HULL_FETCH, else beside hull, else ../libexec/hull/).",
+    setup,
+};
+
+}  // namespace hull::cli
