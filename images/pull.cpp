@@ -45,7 +45,12 @@ public:
         sa.sa_handler = forward_signal;
         sa.sa_flags = SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < std::size(kForwarded); ++i) ::sigaction(kForwarded[i], &sa, &old_[i]);
+        for (size_t i = 0; i < std::size(kForwarded); ++i) {
+            ::sigaction(kForwarded[i], nullptr, &old_[i]);
+            // An ignored signal stays ignored (nohup, a shell's background job): the helper
+            // inherited that too.
+            if (old_[i].sa_handler != SIG_IGN) ::sigaction(kForwarded[i], &sa, nullptr);
+        }
     }
     ~ForwardSignals() {
         for (size_t i = 0; i < std::size(kForwarded); ++i) ::sigaction(kForwarded[i], &old_[i], nullptr);
