@@ -3,6 +3,7 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/syscalls.hpp"
+#include "runtime/vm/linux_guest.hpp"
 #include "runtime/vm/rootfs_image.hpp"
 
 #include <fcntl.h>
@@ -103,10 +104,12 @@ Status enter_jail(const OciVm& vm) {
     if (::mkdir((j + "/dev").c_str(), 0755) < 0) return fail_sys("mkdir `/dev` in the vm root");
     if (::mknod((j + "/dev/kvm").c_str(), S_IFCHR | 0600, kvm.st_rdev) < 0) return fail_sys("mknod `/dev/kvm`");
     // Opened again here: a bind mount's source must belong to this mount namespace.
-    UniqueFd kernel = HULL_TRY(open_in_rootfs(vm.rootfs, vm.kernel, kKernelAnnotation));
+    UniqueFd kernel = vm.host_kernel ? HULL_TRY(fs::open(vm.kernel, O_RDONLY | O_NOCTTY | O_NONBLOCK))
+                                     : HULL_TRY(open_in_rootfs(vm.rootfs, vm.kernel, kKernelAnnotation));
     HULL_TRY(bind_file(cat("/proc/self/fd/", kernel.get()), j + "/kernel", true));
     if (!vm.initrd.empty()) {
-        UniqueFd initrd = HULL_TRY(open_in_rootfs(vm.rootfs, vm.initrd, kInitrdAnnotation));
+        UniqueFd initrd = vm.host_kernel ? HULL_TRY(fs::open(vm.initrd, O_RDONLY | O_NOCTTY))
+                                         : HULL_TRY(open_in_rootfs(vm.rootfs, vm.initrd, kInitrdAnnotation));
         HULL_TRY(bind_file(cat("/proc/self/fd/", initrd.get()), j + "/initrd", true));
     }
     HULL_TRY(bind_file(vm.image, j + "/disk0", true));
@@ -270,24 +273,37 @@ Result<std::uint64_t> guest_memory_for(const oci::Spec& spec) {
 
 Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, const std::string& state_dir) {
     OciVm vm;
-    std::string kernel = annotation(spec, kKernelAnnotation);
-    if (kernel.empty())
-        return fail_msg(cat("no ", kKernelAnnotation,
-                            " annotation: vm isolation of a linux image needs a host kernel: not configured"));
-    // Opened here for the error (the VMM opens them again in its own mount namespace).
-    vm.rootfs = rootfs;
-    vm.kernel = kernel;
-    HULL_TRY(open_in_rootfs(rootfs, kernel, kKernelAnnotation));
-    vm.initrd = annotation(spec, kInitrdAnnotation);
-    if (!vm.initrd.empty()) HULL_TRY(open_in_rootfs(rootfs, vm.initrd, kInitrdAnnotation));
-
     VmConfig& c = vm.config;
-    c.kernel = "/kernel";
-    c.initrd = vm.initrd.empty() ? "" : "/initrd";
-    c.cmdline = "console=ttyS0";
-    if (std::string extra = annotation(spec, kCmdlineAnnotation); !extra.empty()) c.cmdline += " " + extra;
     c.cpus = HULL_TRY(vcpus_for(spec, host_cpu_count()));
     c.memory = HULL_TRY(guest_memory_for(spec));
+    vm.rootfs = rootfs;
+    std::string kernel = annotation(spec, kKernelAnnotation);
+    if (kernel.empty()) {
+        // A Linux image: the configured host kernel and hull's guest init (linux_guest.hpp).
+        if (!annotation(spec, kInitrdAnnotation).empty())
+            return fail_msg(cat("annotation ", kInitrdAnnotation, " needs ", kKernelAnnotation,
+                                " (a linux image boots hull's own initramfs)"));
+        LinuxGuest g = HULL_TRY(plan_linux_guest(spec, state_dir, !spec.root.readonly));
+        vm.host_kernel = true;
+        vm.kernel = g.kernel;
+        vm.kernel_config = g.config_path;
+        vm.initrd = g.initrd;
+        c.cmdline = g.cmdline;
+        const auto* res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+        if (g.memory && !(res && res->memory && res->memory->limit && *res->memory->limit > 0)) c.memory = g.memory;
+        if (g.cpus && !(res && res->cpu && ((res->cpu->quota && *res->cpu->quota > 0) || !res->cpu->cpus.empty())))
+            c.cpus = g.cpus;
+    } else {
+        // Opened here for the error (the VMM opens them again in its own mount namespace).
+        vm.kernel = kernel;
+        HULL_TRY(open_in_rootfs(rootfs, kernel, kKernelAnnotation));
+        vm.initrd = annotation(spec, kInitrdAnnotation);
+        if (!vm.initrd.empty()) HULL_TRY(open_in_rootfs(rootfs, vm.initrd, kInitrdAnnotation));
+        c.cmdline = "console=ttyS0";
+        if (std::string extra = annotation(spec, kCmdlineAnnotation); !extra.empty()) c.cmdline += " " + extra;
+    }
+    c.kernel = "/kernel";
+    c.initrd = vm.initrd.empty() ? "" : "/initrd";
 
     if (spec.linux) {
         for (const auto& ns : spec.linux->namespaces) {
@@ -308,6 +324,8 @@ Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, cons
         vm.scratch = state_dir + "/vm-disk1.img";
         UniqueFd f = HULL_TRY(fs::open(vm.scratch, O_WRONLY | O_CREAT | O_EXCL, 0600));
         if (::ftruncate(f.get(), static_cast<off_t>(kScratchDiskSize)) < 0) return fail_sys(cat("size ", q(vm.scratch)));
+        // hull's guest init mounts it as the overlay's upper layer.
+        if (vm.host_kernel) HULL_TRY_CTX(format_writable_disk(vm.scratch), "the writable disk");
         c.disks.push_back({"/disk1", false});
     }
     vm.jail = state_dir + "/vm-root";
@@ -326,12 +344,12 @@ void vmm_main(OciVm& vm, int fifo_fd, int ready_fd) {
         // The VMM names its files by their jail paths; the user knows them by the annotations.
         Error e = machine.error();
         std::string what = e.what();
-        auto rename = [&](const std::string& jailed, const std::string& real) {
+        auto rename = [&](const std::string& jailed, const std::string& real, const std::string& where) {
             if (auto at = what.find(q(jailed)); at != std::string::npos && !real.empty())
-                what.replace(at, jailed.size() + 2, cat(q(real), " (in the rootfs)"));
+                what.replace(at, jailed.size() + 2, cat(q(real), where));
         };
-        rename("/kernel", vm.kernel);
-        rename("/initrd", vm.initrd);
+        rename("/kernel", vm.kernel, vm.host_kernel ? cat(" (vm.kernel in ", q(vm.kernel_config), ")") : " (in the rootfs)");
+        rename("/initrd", vm.initrd, vm.host_kernel ? " (hull's initramfs for the guest)" : " (in the rootfs)");
         die(ready_fd, Error(e.code(), what).context("vm"));
     }
     auto stop = StopSource::create();

@@ -41,6 +41,10 @@ struct OciVm {
     std::string rootfs;
     std::string kernel;       // path inside the rootfs, checked by opening it (openat2 RESOLVE_IN_ROOT)
     std::string initrd;       // empty: none
+    // No org.hull.vm.kernel: a Linux image booted with the host kernel from hull's configuration
+    // and hull's guest init (linux_guest.hpp); `kernel` and `initrd` are then host paths.
+    bool host_kernel = false;
+    std::string kernel_config;  // with host_kernel: the config file that named the kernel
     std::string image;        // host path of the rootfs image (erofs, cached)
     std::string scratch;      // host path of the writable disk, empty when root.readonly
     std::string jail;         // empty directory the VMM mounts its root on (in its own mount ns)
