@@ -48,6 +48,7 @@ extern const Command events_command;
 extern const Command exec_command;
 extern const Command features_command;
 extern const Command kill_command;
+extern const Command launch_command;
 extern const Command list_command;
 extern const Command pause_command;
 extern const Command ps_command;

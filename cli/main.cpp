@@ -31,6 +31,7 @@ namespace {
 // runc's command list order: alphabetical, then features.
 constexpr const Command* kCommands[] = {
     &checkpoint_command, &create_command, &delete_command, &events_command, &exec_command,  &kill_command,
+    &launch_command,
     &list_command,       &pause_command,  &ps_command,     &restore_command, &resume_command, &run_command,
     &spec_command,       &start_command,  &state_command,  &update_command, &vm_command,      &features_command,
     // podman's image commands; runc has none of these names.

@@ -13,6 +13,7 @@
 #include "runtime/process/supervise.hpp"
 #include "runtime/state_store.hpp"
 #include "runtime/container_util.hpp"
+#include "runtime/launch.hpp"
 #include "runtime/vm/oci.hpp"
 
 #include <fcntl.h>
@@ -408,7 +409,8 @@ Status remove(const Globals& g, const std::string& id, bool force) {
     if (mgr) HULL_TRY_CTX((*mgr)->destroy(), "remove cgroup");
     HULL_TRY(store.remove(id));
     linux::run_hooks_warn(hooks_of(rec, "poststop"), "poststop", state_json(rec, oci::Status::stopped));
-    return {};
+    // A container `hull launch` made: its layers' pin and its bundle go with it.
+    return remove_launch_leftovers(id, rec.bundle, rec.config);
 }
 
 namespace {
