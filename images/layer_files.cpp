@@ -57,16 +57,19 @@ std::vector<std::string> components(std::string_view path) {
 
 enum class Found { absent, hidden, file };
 
+enum class Want { content, status };
+
 struct LayerLookup {
     Found found = Found::absent;
     bool opaque = false;   // an opaque directory on the way: lower layers are hidden
-    std::string content;
+    std::string content;   // Want::content
+    struct stat st {};     // Want::status
 };
 
 // Opens `rel` beneath `layerfd`, symlinks resolved inside the layer.
-Result<UniqueFd> open_in_layer(int layerfd, const std::string& rel, const std::string& what) {
+Result<UniqueFd> open_in_layer(int layerfd, const std::string& rel, const std::string& what, Want want) {
     struct open_how how {};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.flags = want == Want::status ? O_PATH | O_CLOEXEC : O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     int fd;
     do fd = sys::openat2(layerfd, rel.c_str(), &how, sizeof how);
@@ -75,8 +78,8 @@ Result<UniqueFd> open_in_layer(int layerfd, const std::string& rel, const std::s
     return UniqueFd(fd);
 }
 
-Result<LayerLookup> lookup(const std::string& layer, const std::vector<std::string>& parts, size_t max_size,
-                           const std::string& shown) {
+Result<LayerLookup> lookup(const std::string& layer, const std::vector<std::string>& parts, Want want,
+                           size_t max_size, const std::string& shown) {
     LayerLookup r;
     UniqueFd layerfd(::open(layer.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!layerfd) return fail_sys(cat("open layer ", q(layer)));
@@ -104,7 +107,7 @@ Result<LayerLookup> lookup(const std::string& layer, const std::vector<std::stri
             // of the path) inside this layer only.
             std::string full;
             for (const std::string& p : parts) full = full.empty() ? p : cat(full, "/", p);
-            auto fd = open_in_layer(layerfd.get(), full, what);
+            auto fd = open_in_layer(layerfd.get(), full, what, want);
             if (!fd) {
                 int e = fd.error().code();
                 if (e == ENOENT || e == ENOTDIR || e == ELOOP || e == EXDEV) {
@@ -113,7 +116,16 @@ Result<LayerLookup> lookup(const std::string& layer, const std::vector<std::stri
                 }
                 return fail(std::move(fd.error()));
             }
-            r.content = HULL_TRY(read_capped(fd->get(), max_size, what));
+            if (want == Want::status) {
+                if (::fstat(fd->get(), &r.st) < 0) return fail_sys(cat("stat ", what));
+            } else {
+                r.content = HULL_TRY(read_capped(fd->get(), max_size, what));
+            }
+            r.found = Found::file;
+            return r;
+        }
+        if (last && want == Want::status) {
+            r.st = st;
             r.found = Found::file;
             return r;
         }
@@ -149,11 +161,25 @@ Result<std::optional<std::string>> read_layer_file(const std::vector<std::string
     if (parts.empty()) return fail_msg(cat("read ", q(path), " from the image: not a file path"));
     const std::string shown = cat("/", join(parts, "/"));
     for (const std::string& layer : layers) {
-        LayerLookup r = HULL_TRY(lookup(layer, parts, max_size, shown));
+        LayerLookup r = HULL_TRY(lookup(layer, parts, Want::content, max_size, shown));
         if (r.found == Found::file) return std::optional<std::string>(std::move(r.content));
         if (r.found == Found::hidden || r.opaque) return std::optional<std::string>();
     }
     return std::optional<std::string>();
+}
+
+Result<std::optional<struct stat>> stat_layer_path(const std::vector<std::string>& layers, std::string_view path) {
+    const std::vector<std::string> parts = components(path);
+    for (const std::string& p : parts)
+        if (p == "..") return fail_msg(cat("stat ", q(path), " in the image: `..` is not allowed"));
+    if (parts.empty()) return std::optional<struct stat>();  // the root has no single owner layer
+    const std::string shown = cat("/", join(parts, "/"));
+    for (const std::string& layer : layers) {
+        LayerLookup r = HULL_TRY(lookup(layer, parts, Want::status, 0, shown));
+        if (r.found == Found::file) return std::optional<struct stat>(r.st);
+        if (r.found == Found::hidden || r.opaque) return std::optional<struct stat>();
+    }
+    return std::optional<struct stat>();
 }
 
 }  // namespace hull::images

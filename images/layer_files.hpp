@@ -4,6 +4,8 @@
 
 #include "common/result.hpp"
 
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -26,5 +28,10 @@ namespace hull::images {
 // entry that is not a regular file (a directory, a device), content over `max_size` bytes.
 Result<std::optional<std::string>> read_layer_file(const std::vector<std::string>& layers, std::string_view path,
                                                    size_t max_size);
+
+// The status of `path` in the same merged view (symlinks followed inside their layer only):
+// nullopt when absent or hidden. Any file type; used for the owner and mode of a VOLUME's
+// directory in the image.
+Result<std::optional<struct stat>> stat_layer_path(const std::vector<std::string>& layers, std::string_view path);
 
 }  // namespace hull::images

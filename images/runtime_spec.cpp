@@ -351,16 +351,16 @@ private:
     bool committed_ = false;
 };
 
-// mkdir that records a directory it created (and only one it created).
-Status make_dir(const std::string& path, CreatedFiles& created) {
+// mkdir that records a directory it created (and only one it created); true when it did.
+Result<bool> make_dir(const std::string& path, CreatedFiles& created) {
     if (::mkdir(path.c_str(), 0755) == 0) {
         created.add_dir(path);
-        return {};
+        return true;
     }
     if (errno != EEXIST) return fail_sys(cat("create ", q(path)));
     struct stat st {};
     if (::lstat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) return fail_msg(cat(q(path), " exists and is not a directory"));
-    return {};
+    return false;
 }
 
 Status write_own_file(const std::string& path, std::string_view data, CreatedFiles& created) {
@@ -409,6 +409,15 @@ Result<nlohmann::json> make_runtime_spec(const oci::ImageConfig& image, const Sp
         if (dst == "/") return fail_msg(cat("image volume ", q(v), ": cannot mount over the container's `/`"));
         if (bound(dst) || std::ranges::find(image_volumes, dst) != image_volumes.end()) continue;
         image_volumes.push_back(std::move(dst));
+    }
+    // A new volume gets the owner and mode of the image's directory there, as docker gives
+    // it, so a non-root user the image prepared it for can still write to it.
+    std::vector<std::optional<struct stat>> volume_modes;
+    for (const std::string& v : image_volumes) {
+        std::optional<struct stat> st;
+        if (!opts.layers.empty()) st = HULL_TRY_CTX(stat_layer_path(opts.layers, v), cat("image volume ", q(v)));
+        if (st && !S_ISDIR(st->st_mode)) st.reset();
+        volume_modes.push_back(st);
     }
 
     json resources = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
@@ -508,13 +517,20 @@ Result<nlohmann::json> make_runtime_spec(const oci::ImageConfig& image, const Sp
     if (fs::exists(opts.host_resolv_conf))
         resolv = HULL_TRY_CTX(fs::read_file(opts.host_resolv_conf), "copy the host's resolv.conf");
     CreatedFiles created;
-    HULL_TRY(make_dir(etc_dir, created));
+    (void)HULL_TRY(make_dir(etc_dir, created));
     HULL_TRY(write_own_file(fs::join(etc_dir, "hostname"), cat(hostname, "\n"), created));
     HULL_TRY(write_own_file(fs::join(etc_dir, "hosts"), hosts_file(hostname, opts), created));
     HULL_TRY(write_own_file(fs::join(etc_dir, "resolv.conf"), resolv, created));
     if (!image_volumes.empty()) {
-        HULL_TRY(make_dir(volumes_dir, created));
-        for (const std::string& v : image_volumes) HULL_TRY(make_dir(fs::join(volumes_dir, escape_volume(v)), created));
+        (void)HULL_TRY(make_dir(volumes_dir, created));
+        for (size_t i = 0; i < image_volumes.size(); ++i) {
+            const std::string dir = fs::join(volumes_dir, escape_volume(image_volumes[i]));
+            const bool made = HULL_TRY(make_dir(dir, created));
+            if (!made || !volume_modes[i]) continue;
+            const struct stat& st = *volume_modes[i];
+            if (::lchown(dir.c_str(), st.st_uid, st.st_gid) < 0) return fail_sys(cat("chown ", q(dir)));
+            if (::chmod(dir.c_str(), st.st_mode & 07777) < 0) return fail_sys(cat("chmod ", q(dir)));
+        }
     }
     created.commit();
     return spec;

@@ -119,6 +119,27 @@ TEST(LayerFiles, SymlinkResolvesInsideItsLayerOnly) {
     EXPECT_EQ(read({t / "l6"}, "/etc/group"), "rel\n");
 }
 
+TEST(LayerFiles, StatThroughLayers) {
+    TempDir t;
+    ASSERT_TRUE(fs::mkdir_p(t / "l1/var/lib/db"));
+    ASSERT_EQ(::chmod((t / "l1/var/lib/db").c_str(), 0750), 0);
+    ASSERT_TRUE(fs::mkdir_p(t / "l2/var/lib"));
+    auto st = stat_layer_path({t / "l2", t / "l1"}, "/var/lib/db");
+    ASSERT_TRUE(st) << st.error().message();
+    ASSERT_TRUE(*st);
+    EXPECT_TRUE(S_ISDIR((*st)->st_mode));
+    EXPECT_EQ((*st)->st_mode & 07777, 0750u);
+    auto none = stat_layer_path({t / "l2", t / "l1"}, "/var/lib/other");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
+    // A link out of the layer is followed inside it only.
+    ASSERT_TRUE(fs::mkdir_p(t / "l3/var"));
+    ASSERT_EQ(::symlink("/", (t / "l3/var/lib").c_str()), 0);
+    auto link = stat_layer_path({t / "l3", t / "l1"}, "/var/lib/db");
+    ASSERT_TRUE(link);
+    EXPECT_FALSE(*link);
+}
+
 TEST(LayerFiles, Errors) {
     TempDir t;
     ASSERT_TRUE(fs::mkdir_p(t / "l1/etc/passwd"));

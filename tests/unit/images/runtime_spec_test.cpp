@@ -280,6 +280,25 @@ TEST_F(RuntimeSpec, ImageVolumesAndBinds) {
     EXPECT_EQ(entries(bundle + "/volumes"), v({"srv%2Fa%25b", "var%2Flib%2Fdb"}));
 }
 
+TEST_F(RuntimeSpec, VolumeDirTakesTheImagesOwnerAndMode) {
+    if (::geteuid() != 0) GTEST_SKIP() << "chown to another user needs root";
+    ASSERT_TRUE(fs::mkdir_p(tmp / "layer/var/lib/db"));
+    ASSERT_EQ(::chown((tmp / "layer/var/lib/db").c_str(), 999, 998), 0);
+    ASSERT_EQ(::chmod((tmp / "layer/var/lib/db").c_str(), 0700), 0);
+    opts.layers = {tmp / "layer"};
+    image.config.volumes = v({"/var/lib/db", "/var/cache"});
+    make();
+    struct stat st {};
+    ASSERT_EQ(::stat((bundle + "/volumes/var%2Flib%2Fdb").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 999u);
+    EXPECT_EQ(st.st_gid, 998u);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    // Absent from the image: root's, 0755.
+    ASSERT_EQ(::stat((bundle + "/volumes/var%2Fcache").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u);
+    EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
 TEST_F(RuntimeSpec, AFailedWriteTakesBackWhatItMade) {
     image.config.volumes = v({"/data"});
     ASSERT_TRUE(fs::write_file(bundle + "/volumes", "in the way", O_WRONLY | O_CREAT | O_TRUNC));
