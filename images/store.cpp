@@ -19,7 +19,6 @@
 #include <cctype>
 #include <cerrno>
 #include <ctime>
-#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -484,12 +483,11 @@ Result<Store::PendingLayer> Store::prepare_layer(const oci::Digest& blob, const 
     return p;
 }
 
-Result<LayerInfo> Store::publish_layer(PendingLayer& p, std::span<const std::string> lowers) {
-    if (p.tmp.empty()) return p.info;  // it was already in the store
+Status Store::finish_layer(PendingLayer& p, std::span<const std::string> lowers) {
+    if (p.tmp.empty()) return {};  // it was already in the store
     const auto& info = p.info;
     auto ctx = cat("unpack layer ", info.chain_id.str());
-    std::string diff = fs::join(p.tmp, "diff");
-    auto dest = HULL_TRY_CTX(fs::open(diff, O_RDONLY | O_DIRECTORY), ctx);
+    auto dest = HULL_TRY_CTX(fs::open(fs::join(p.tmp, "diff"), O_RDONLY | O_DIRECTORY), ctx);
     HULL_TRY_CTX(inherit_dir_metadata(dest, p.implicit_dirs, lowers), ctx);
     json meta = {{"chainID", info.chain_id.str()}, {"diffID", info.diff_id.str()}, {"link", info.link}, {"size", info.size}};
     if (info.parent) meta["parent"] = info.parent->str();
@@ -502,14 +500,25 @@ Result<LayerInfo> Store::publish_layer(PendingLayer& p, std::span<const std::str
         if (errno != EEXIST || n < 0 || std::string_view(buf, static_cast<size_t>(n)) != target)
             return fail(Error::sys(cat("create link ", q(link))).context(ctx));
     }
-    // Everything written so far reaches the disk before the rename publishes it.
-    if (::syncfs(dest.get()) < 0) return fail(Error::sys("syncfs").context(ctx));
-    std::string final_dir = impl_->layer_dir(info.chain_id);
-    if (::rename(p.tmp.c_str(), final_dir.c_str()) < 0) return fail(Error::sys(cat("rename to ", q(final_dir))).context(ctx));
-    p.tmp.clear();
-    HULL_TRY_CTX(fsync_dir(impl_->path("layers")), ctx);
-    p.info.path = fs::join(final_dir, "diff");
-    return p.info;
+    return {};
+}
+
+Status Store::commit_layers(std::span<PendingLayer* const> batch) {
+    std::string layers = impl_->path("layers");
+    auto dir = HULL_TRY(fs::open(layers, O_RDONLY | O_DIRECTORY));
+    // Everything written so far reaches the disk before a rename publishes it; one syncfs
+    // covers the whole batch.
+    if (::syncfs(dir.get()) < 0) return fail_sys(cat("syncfs ", q(layers)));
+    for (auto* p : batch) {
+        if (p->tmp.empty()) continue;
+        std::string final_dir = impl_->layer_dir(p->info.chain_id);
+        if (::rename(p->tmp.c_str(), final_dir.c_str()) < 0)
+            return fail(Error::sys(cat("rename to ", q(final_dir))).context(cat("unpack layer ", p->info.chain_id.str())));
+        p->tmp.clear();
+        p->info.path = fs::join(final_dir, "diff");
+    }
+    if (::fsync(dir.get()) < 0) return fail_sys(cat("fsync ", q(layers)));
+    return {};
 }
 
 Result<LayerInfo> Store::unpack_layer(const oci::Digest& blob, const oci::Digest& diff_id,
@@ -523,93 +532,108 @@ Result<LayerInfo> Store::unpack_layer(const oci::Digest& blob, const oci::Digest
         below = info->parent;
     }
     auto p = HULL_TRY(prepare_layer(blob, diff_id, parent, opts));
-    return publish_layer(p, lowers);
+    if (p.tmp.empty()) return p.info;
+    HULL_TRY(finish_layer(p, lowers));
+    PendingLayer* batch[] = {&p};
+    HULL_TRY(commit_layers(batch));
+    return p.info;
 }
 
 namespace {
 
-// How many layers of one image unpack at once: decompression is one core per layer, and the
-// writes of one layer overlap the reads of another.
-size_t unpack_threads(size_t layers) {
-    size_t hw = std::max(2u, std::thread::hardware_concurrency());
-    return std::min({layers, hw, size_t(4)});
-}
+// How many layers of one image unpack at once. Not tied to the CPU count: much of an unpack
+// is waiting for the filesystem (creating thousands of small files), which overlaps well.
+size_t unpack_threads(size_t layers) { return std::min(layers, size_t(4)); }
 
 }  // namespace
 
 Result<std::vector<LayerInfo>> Store::unpack_layers(std::span<const LayerRecord> layers, const UnpackOptions& opts) {
-    // Layers unpack in parallel into their temp dirs; each is published (its implicit
-    // directories completed from the layers below, then renamed into place) only after the
-    // one below it, so a layer never appears before its parent. Workers take layers bottom
-    // first, so the layer a worker waits for is always already being worked on: no deadlock,
-    // also not with other processes, which can only hold layers that wait further down.
-    enum class State { working, published, failed };
+    // Workers take layers bottom first and unpack each into its temp dir. Publishing (implied
+    // directories completed from the layers below, layer.json, then syncfs and rename) goes
+    // strictly bottom up: whichever worker finds the lowest unpublished layers ready publishes
+    // that run of them as one batch with a single syncfs. Nobody waits for anybody: a layer
+    // that is ready before the one below it is picked up by that one's publisher. After a
+    // failure no new layer is started; those below it are still published (they are complete
+    // and valid), those above it are dropped with their temp dirs.
+    enum class State { waiting, prepared, publishing, published, failed };
     struct Slot {
-        State state = State::working;
-        LayerInfo info;
-        std::optional<Error> error;  // its own failure (not "a layer below failed")
+        State state = State::waiting;
+        std::optional<PendingLayer> pending;
+        std::optional<Error> error;
     };
-    std::vector<Slot> slots(layers.size());
+    const size_t n = layers.size();
+    std::vector<Slot> slots(n);
     std::mutex mu;
-    std::condition_variable cv;
-    size_t next = 0;
-    bool failed = false;
-    auto finish = [&](size_t i, Result<LayerInfo> r) {
-        std::lock_guard lk(mu);
-        if (r) {
-            slots[i].state = State::published;
-            slots[i].info = std::move(*r);
-        } else {
-            slots[i].state = State::failed;
-            slots[i].error = std::move(r.error());
-            failed = true;
+    size_t next = 0, published = 0;
+    bool failed = false, publishing = false;
+
+    auto publish_ready = [&](std::unique_lock<std::mutex>& lk) {
+        while (!publishing && published < n && slots[published].state == State::prepared) {
+            size_t b = published, e = b;
+            while (e < n && slots[e].state == State::prepared) slots[e++].state = State::publishing;
+            publishing = true;
+            std::vector<std::string> below;
+            for (size_t k = b; k-- > 0;) below.push_back(slots[k].pending->info.path);
+            lk.unlock();
+            Status r;
+            std::vector<PendingLayer*> batch;
+            for (size_t k = b; k < e && r; ++k) {
+                // Batch-mates below this one are still in their temp dirs.
+                std::vector<std::string> lowers;
+                for (size_t m = k; m-- > b;) {
+                    const auto& pm = *slots[m].pending;
+                    lowers.push_back(pm.tmp.empty() ? pm.info.path : fs::join(pm.tmp, "diff"));
+                }
+                lowers.insert(lowers.end(), below.begin(), below.end());
+                r = finish_layer(*slots[k].pending, lowers);
+                batch.push_back(&*slots[k].pending);
+            }
+            if (r) r = commit_layers(batch);
+            lk.lock();
+            publishing = false;
+            for (size_t k = b; k < e; ++k) slots[k].state = r ? State::published : State::failed;
+            if (!r) {
+                slots[b].error = std::move(r.error());
+                failed = true;
+            } else {
+                published = e;
+            }
         }
-        cv.notify_all();
     };
     auto worker = [&] {
         for (;;) {
             size_t i;
             {
                 std::lock_guard lk(mu);
-                if (next == layers.size()) return;
+                if (failed || next == n) return;
                 i = next++;
-                if (failed) {
-                    slots[i].state = State::failed;
-                    cv.notify_all();
-                    continue;
-                }
             }
-            const auto& l = layers[i];
             std::optional<oci::Digest> parent;
             if (i > 0) parent = layers[i - 1].chain_id;
-            auto pending = prepare_layer(l.blob.digest, l.diff_id, parent, opts);
-            if (!pending) {
-                finish(i, fail(std::move(pending.error())));
+            auto r = prepare_layer(layers[i].blob.digest, layers[i].diff_id, parent, opts);
+            std::unique_lock lk(mu);
+            if (!r) {
+                slots[i].state = State::failed;
+                slots[i].error = std::move(r.error());
+                failed = true;
                 continue;
             }
-            std::vector<std::string> lowers;
-            {
-                std::unique_lock lk(mu);
-                cv.wait(lk, [&] { return i == 0 || slots[i - 1].state != State::working; });
-                if (i > 0 && slots[i - 1].state == State::failed) {
-                    slots[i].state = State::failed;  // the pending temp dir goes with `pending`
-                    cv.notify_all();
-                    continue;
-                }
-                for (size_t k = i; k-- > 0;) lowers.push_back(slots[k].info.path);
-            }
-            finish(i, publish_layer(*pending, lowers));
+            slots[i].pending.emplace(std::move(*r));
+            slots[i].state = State::prepared;
+            publish_ready(lk);
         }
     };
     {
         std::vector<std::jthread> pool;
-        for (size_t t = 1; t < unpack_threads(layers.size()); ++t) pool.emplace_back(worker);
+        for (size_t t = 1; t < unpack_threads(n); ++t) pool.emplace_back(worker);
         worker();
     }
+    for (auto& s : slots)
+        if (s.error) return fail(std::move(*s.error));
     std::vector<LayerInfo> out;
     for (auto& s : slots) {
-        if (s.error) return fail(std::move(*s.error));
-        out.push_back(std::move(s.info));
+        if (s.state != State::published) return fail_msg("unpack layers: a layer was neither published nor failed");
+        out.push_back(s.pending->info);
     }
     return out;
 }

@@ -166,8 +166,9 @@ public:
     // image under its manifest digest ("@sha256:<hex>").
     //
     // Layers unpack in parallel (up to 4 threads), each into its own layers/.tmp-<hex> under
-    // its own lock; they are published (renamed into place) bottom up, each after the one below
-    // it, so the commit protocol above holds for every layer.
+    // its own lock; they are published (synced, renamed into place) bottom up, a layer never
+    // before the one below it, runs of ready layers under one syncfs, so the commit protocol
+    // above holds for every layer.
     Result<ImageRecord> commit_image(std::string_view name, const oci::Digest& manifest_digest,
                                      const std::optional<oci::Digest>& index_digest = std::nullopt,
                                      const UnpackOptions& opts = {});
@@ -193,7 +194,11 @@ private:
     explicit Store(std::unique_ptr<Impl> impl);
     Result<PendingLayer> prepare_layer(const oci::Digest& blob, const oci::Digest& diff_id,
                                        const std::optional<oci::Digest>& parent, const UnpackOptions& opts);
-    Result<LayerInfo> publish_layer(PendingLayer& p, std::span<const std::string> lowers);
+    // Completes a pending layer's implied directories from `lowers` (top first), writes its
+    // layer.json and short link.
+    Status finish_layer(PendingLayer& p, std::span<const std::string> lowers);
+    // One syncfs, then each layer renamed into place, bottom first.
+    Status commit_layers(std::span<PendingLayer* const> batch);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -207,9 +207,31 @@ struct DeferredDir {
     struct timespec times[2];
 };
 
+// The process's umask, from /proc (umask(2) can only read it by changing it, which would race
+// with other threads); nullopt when unknown.
+std::optional<mode_t> current_umask() {
+    auto status = fs::read_file("/proc/self/status");
+    if (!status) return std::nullopt;
+    auto at = status->find("\nUmask:\t");
+    if (at == std::string::npos) return std::nullopt;
+    auto v = parse_int<unsigned>(std::string_view(*status).substr(at + 8, 4), 8);
+    if (!v) return std::nullopt;
+    return static_cast<mode_t>(*v);
+}
+
+// What a file this process just created is known to have, so metadata() can skip the chown
+// and chmod that would not change anything: most entries of most layers are root's 0644/0755
+// files, and every syscall saved counts thousands of times per layer.
+struct Created {
+    uid_t uid;
+    gid_t gid;
+    mode_t mode;
+};
+
 class Unpacker {
 public:
-    Unpacker(int root, const UnpackOptions& opts) : root_(root), opts_(opts) {}
+    Unpacker(int root, const UnpackOptions& opts)
+        : root_(root), opts_(opts), euid_(::geteuid()), egid_(::getegid()), umask_(current_umask()) {}
 
     Status entry(struct archive* a, struct archive_entry* e);
     Status finish();
@@ -221,14 +243,21 @@ private:
     // (what umoci and tar do for entries whose parents the layer does not list).
     Result<int> parent_fd(const std::string& parent);
     Status create(struct archive* a, struct archive_entry* e, const std::string& path, int pfd, const std::string& base);
-    Status metadata(struct archive_entry* e, int pfd, const std::string& base, int fd, mode_t type);
-    Status write_data(struct archive* a, int fd);
+    Status metadata(struct archive_entry* e, int pfd, const std::string& base, int fd, mode_t type,
+                    const std::optional<Created>& created = std::nullopt);
+    // Returns the end of the last block written.
+    Result<int64_t> write_data(struct archive* a, int fd);
+    Status write_regular(struct archive* a, struct archive_entry* e, int pfd, const std::string& base);
     Status whiteout(const std::string& parent, const std::string& name);
 
     int root_;
     const UnpackOptions& opts_;
     std::string cached_parent_;
     UniqueFd cached_fd_;
+    struct stat cached_st_{};
+    uid_t euid_;
+    gid_t egid_;
+    std::optional<mode_t> umask_;
     std::vector<DeferredDir> dirs_;
     std::set<std::string> implicit_;
     bool root_listed_ = false;
@@ -259,6 +288,8 @@ Result<int> Unpacker::parent_fd(const std::string& parent) {
         fd = open_beneath(root_, parent, O_PATH | O_DIRECTORY);
     }
     if (!fd) return fail(std::move(fd.error()));
+    // Its gid and setgid bit decide the group of files created in it.
+    if (::fstat(fd->get(), &cached_st_) < 0) return fail_sys(cat("stat ", q(parent)));
     cached_parent_ = parent;
     cached_fd_ = std::move(*fd);
     return cached_fd_.get();
@@ -289,10 +320,11 @@ Status Unpacker::whiteout(const std::string& parent, const std::string& name) {
     return {};
 }
 
-Status Unpacker::write_data(struct archive* a, int fd) {
+Result<int64_t> Unpacker::write_data(struct archive* a, int fd) {
     const void* buf;
     size_t size;
     la_int64_t offset;
+    int64_t end = 0;
     for (;;) {
         int r = archive_read_data_block(a, &buf, &size, &offset);
         if (r == ARCHIVE_EOF) break;
@@ -309,14 +341,35 @@ Status Unpacker::write_data(struct archive* a, int fd) {
             size -= static_cast<size_t>(n);
             offset += n;
         }
+        end = offset;
     }
-    return {};
+    return end;
 }
 
-Status Unpacker::metadata(struct archive_entry* e, int pfd, const std::string& base, int fd, mode_t type) {
+Status Unpacker::write_regular(struct archive* a, struct archive_entry* e, int pfd, const std::string& base) {
+    // Created with its final permission bits when the umask leaves them alone (special bits
+    // always come from the chmod after chown, which would clear them).
+    mode_t perm = archive_entry_perm(e) & 0777;
+    int fd = ::openat(pfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+    if (fd < 0) return fail_sys("create");
+    UniqueFd f(fd);
+    auto end = HULL_TRY(write_data(a, f.get()));
+    // A sparse file's trailing hole is not written: the size comes from the header.
+    auto size = archive_entry_size(e);
+    if (archive_entry_size_is_set(e) && size != end && ::ftruncate(f.get(), size) < 0) return fail_sys("truncate");
+    std::optional<Created> created;
+    if (umask_ && cached_fd_.get() == pfd) {
+        gid_t gid = (cached_st_.st_mode & S_ISGID) ? cached_st_.st_gid : egid_;
+        created = Created{euid_, gid, static_cast<mode_t>(perm & ~*umask_)};
+    }
+    return metadata(e, pfd, base, f.get(), S_IFREG, created);
+}
+
+Status Unpacker::metadata(struct archive_entry* e, int pfd, const std::string& base, int fd, mode_t type,
+                          const std::optional<Created>& created) {
     bool is_link = type == S_IFLNK;
-    if (opts_.preserve_owners) {
-        auto uid = static_cast<uid_t>(archive_entry_uid(e)), gid = static_cast<gid_t>(archive_entry_gid(e));
+    auto uid = static_cast<uid_t>(archive_entry_uid(e)), gid = static_cast<gid_t>(archive_entry_gid(e));
+    if (opts_.preserve_owners && !(created && created->uid == uid && created->gid == gid)) {
         int r = fd >= 0 ? ::fchown(fd, uid, gid) : ::fchownat(pfd, base.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
         if (r < 0) return fail_sys("chown");
     }
@@ -341,7 +394,7 @@ Status Unpacker::metadata(struct archive_entry* e, int pfd, const std::string& b
     }
     if (type == S_IFDIR) return {};  // mode and times once its children are written
     mode_t mode = archive_entry_perm(e) & 07777;
-    if (!is_link) {
+    if (!is_link && !(created && created->mode == mode)) {
         // After chown, which clears setuid/setgid.
         int r = fd >= 0 ? ::fchmod(fd, mode) : ::fchmodat(pfd, base.c_str(), mode, 0);
         if (r < 0) return fail_sys("chmod");
@@ -383,6 +436,11 @@ Status Unpacker::create(struct archive* a, struct archive_entry* e, const std::s
         return {};
     }
 
+    if (type == S_IFREG) {
+        // The common case, a new file: one openat instead of a stat first.
+        auto r = write_regular(a, e, pfd, base);
+        if (r || r.error().code() != EEXIST) return r;
+    }
     struct stat st;
     bool exists = ::fstatat(pfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     // `.wh.x` then `x` in one layer: the whiteout hides the lower `x`, the entry is the new one.
@@ -395,15 +453,8 @@ Status Unpacker::create(struct archive* a, struct archive_entry* e, const std::s
     if (exists && type != S_IFDIR && ::unlinkat(pfd, base.c_str(), 0) < 0) return fail_sys("replace");
 
     switch (type) {
-    case S_IFREG: {
-        int fd = ::openat(pfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0) return fail_sys("create");
-        UniqueFd f(fd);
-        HULL_TRY(write_data(a, f.get()));
-        auto size = archive_entry_size(e);
-        if (archive_entry_size_is_set(e) && ::ftruncate(f.get(), size) < 0) return fail_sys("truncate");
-        return metadata(e, pfd, base, f.get(), type);
-    }
+    case S_IFREG:
+        return write_regular(a, e, pfd, base);
     case S_IFDIR: {
         if (!exists && ::mkdirat(pfd, base.c_str(), 0700) < 0) return fail_sys("mkdir");
         implicit_.erase(path);
