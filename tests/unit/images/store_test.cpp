@@ -12,10 +12,14 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -248,6 +252,147 @@ TEST(StoreLayers, DiffIdMismatchLeavesNothing) {
                                        wrong.str(), ", got ", diff.str()));
     EXPECT_EQ(count(root / "store/layers"), 0u);
     EXPECT_EQ(count(root / "store/l"), 0u);
+}
+
+// A layer per entry of `layers` (path -> content; a path ending in '/' is a directory, made
+// 0700 so an upper layer's implicit parent can be told apart from a default one), each tarred
+// by GNU tar without parent entries (--no-recursion), gzipped, put into the store with a config
+// and manifest. `bad_diff` >= 0 gives that layer a wrong diff_id in the config.
+oci::Digest put_image(Store& store, const std::string& work, const std::vector<std::vector<std::string>>& layers,
+                      int bad_diff = -1) {
+    nlohmann::json descs = nlohmann::json::array(), diffs = nlohmann::json::array();
+    for (size_t i = 0; i < layers.size(); ++i) {
+        std::string src = fs::join(work, cat("src", i));
+        EXPECT_TRUE(fs::mkdir_p(src));
+        std::string list;
+        for (const auto& path : layers[i]) {
+            std::string p = fs::join(src, path);
+            if (path.ends_with('/')) {
+                EXPECT_TRUE(fs::mkdir_p(p, 0700));
+                ::chmod(p.c_str(), 0700);
+            } else {
+                EXPECT_TRUE(fs::mkdir_p(fs::dirname(p)));
+                EXPECT_TRUE(fs::write_file(p, cat("layer ", i, " ", path), O_WRONLY | O_CREAT | O_TRUNC));
+            }
+            list += cat(" '", path, "'");
+        }
+        std::string tar = fs::join(work, cat("layer", i, ".tar"));
+        EXPECT_EQ(std::system(cat("tar --no-recursion --mtime=@1600000000 -C '", src, "' -cf '", tar, "'", list).c_str()), 0);
+        auto diff = digest_fd(fs::open(tar, O_RDONLY).value(), oci::Digest::Algorithm::sha256).value();
+        EXPECT_EQ(std::system(cat("gzip -n '", tar, "'").c_str()), 0);
+        auto fd = fs::open(tar + ".gz", O_RDONLY).value();
+        uint64_t size = 0;
+        auto d = digest_fd(fd, oci::Digest::Algorithm::sha256, &size).value();
+        ::lseek(fd.get(), 0, SEEK_SET);
+        EXPECT_TRUE(store.put_blob_fd(d, static_cast<int64_t>(size), fd));
+        descs.push_back({{"mediaType", oci::media::kOciLayerGzip}, {"digest", d.str()}, {"size", size}});
+        diffs.push_back(static_cast<int>(i) == bad_diff ? digest_of("wrong").str() : diff.str());
+    }
+    std::string config = nlohmann::json{{"architecture", "amd64"}, {"os", "linux"},
+                                        {"rootfs", {{"type", "layers"}, {"diff_ids", diffs}}}}.dump();
+    EXPECT_TRUE(store.put_blob(digest_of(config), static_cast<int64_t>(config.size()), config));
+    std::string manifest = nlohmann::json{{"schemaVersion", 2},
+                                          {"mediaType", oci::media::kOciManifest},
+                                          {"config", {{"mediaType", oci::media::kOciConfig},
+                                                      {"digest", digest_of(config).str()},
+                                                      {"size", config.size()}}},
+                                          {"layers", descs}}.dump();
+    EXPECT_TRUE(store.put_blob(digest_of(manifest), static_cast<int64_t>(manifest.size()), manifest));
+    return digest_of(manifest);
+}
+
+// Six layers; each but the first adds files under directories it does not list.
+const std::vector<std::vector<std::string>> kSixLayers = {
+    {"opt/", "opt/base", "etc/", "etc/base"},
+    {"opt/one", "usr/lib/one"},
+    {"opt/two", "etc/two"},
+    {"usr/lib/three", "var/three"},
+    {"opt/four"},
+    {"etc/five", "opt/sub/five"},
+};
+
+std::vector<std::string> names_in(const std::string& dir) {
+    std::vector<std::string> out;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (auto* e = ::readdir(d))
+        if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") out.emplace_back(e->d_name);
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+TEST(StoreLayers, SixLayerImageCommitsInParallel) {
+    if (::geteuid() != 0) GTEST_SKIP() << "implicit directories copy owners from the layers below (needs root)";
+    TempDir root, in;
+    auto store = Store::open(root / "store").value();
+    auto manifest = put_image(store, in.path(), kSixLayers);
+    auto rec = store.commit_image("six", manifest, std::nullopt, unpack_opts());
+    ASSERT_TRUE(rec) << rec.error().message();
+    ASSERT_EQ(rec->layers.size(), 6u);
+    EXPECT_EQ(names_in(root / "store/layers").size(), 6u);  // no .tmp-* left
+    EXPECT_EQ(names_in(root / "store/l").size(), 6u);
+    auto lowers = store.lower_dirs(*rec);
+    ASSERT_TRUE(lowers) << lowers.error().message();
+    ASSERT_EQ(lowers->size(), 6u);
+    for (size_t i = 0; i < 6; ++i) {
+        const auto& dir = (*lowers)[5 - i];  // top first
+        auto info = store.layer(rec->layers[i].chain_id);
+        ASSERT_TRUE(info);
+        EXPECT_EQ(info->parent, i ? std::optional(rec->layers[i - 1].chain_id) : std::nullopt);
+        for (const auto& path : kSixLayers[i]) {
+            if (path.ends_with('/')) continue;
+            EXPECT_EQ(fs::read_file(fs::join(dir, path)).value_or("missing"), cat("layer ", i, " ", path)) << dir << " " << path;
+        }
+    }
+    // opt/ and etc/ are 0700 in the bottom layer; every upper layer that only implies them
+    // carries that mode, not a default 0755, while usr/ (listed by no layer) stays 0755.
+    for (size_t i = 1; i < 6; ++i) {
+        std::string dir = (*lowers)[5 - i];
+        for (const char* d : {"opt", "etc", "usr"}) {
+            struct stat st;
+            if (::stat(fs::join(dir, d).c_str(), &st) < 0) continue;
+            EXPECT_EQ(st.st_mode & 07777, std::string_view(d) == "usr" ? 0755u : 0700u) << "layer " << i << " " << d;
+        }
+    }
+    // Committing again finds every layer present.
+    auto again = store.commit_image("six-again", manifest, std::nullopt, unpack_opts());
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_EQ(names_in(root / "store/layers").size(), 6u);
+}
+
+TEST(StoreLayers, FailedLayerLeavesNoHalfLayer) {
+    TempDir root, in;
+    auto store = Store::open(root / "store").value();
+    // Layer 3's diff_id is wrong: its files are all written before the digest check fails, and
+    // layers 4 and 5 are unpacked meanwhile but must never be published.
+    auto manifest = put_image(store, in.path(), kSixLayers, 3);
+    auto rec = store.commit_image("broken", manifest, std::nullopt, unpack_opts());
+    ASSERT_FALSE(rec);
+    EXPECT_NE(rec.error().message().find("layer diff_id digest mismatch: expected " + digest_of("wrong").str()),
+              std::string::npos)
+        << rec.error().message();
+    EXPECT_EQ(rec.error().message().find('\n'), std::string::npos);
+    auto left = names_in(root / "store/layers");
+    EXPECT_EQ(left.size(), 3u);  // layers 0-2, complete
+    for (const auto& n : left) {
+        EXPECT_FALSE(n.starts_with(".tmp-")) << n;
+        EXPECT_TRUE(fs::exists(fs::join(root / "store/layers", fs::join(n, "layer.json")))) << n;
+    }
+    EXPECT_EQ(names_in(root / "store/l").size(), 3u);
+    EXPECT_EQ(names_in(root / "store/images").size(), 0u);
+    EXPECT_EQ(names_in(root / "store/tmp").size(), 0u);
+}
+
+TEST(StoreLayers, UnpackLayerNeedsItsParent) {
+    TempDir root, in;
+    auto store = Store::open(root / "store").value();
+    auto [blob, diff] = put_big_layer(store, in.path());
+    auto missing = digest_of("no such layer");
+    auto r = store.unpack_layer(blob, diff, missing, unpack_opts());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), cat("unpack layer ", blob.str(), ": parent layer ", missing.str(), " is not unpacked"));
+    EXPECT_EQ(count(root / "store/layers"), 0u);
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 #include "tests/unit/images/helpers.hpp"
 
 #include "common/fs.hpp"
+#include "common/strings.hpp"
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -141,6 +143,115 @@ TEST(Unpack, DetectsCompressionByMagic) {
     EXPECT_EQ(detect_compression(gz), Compression::gzip);
     EXPECT_EQ(detect_compression(zs), Compression::zstd);
     EXPECT_EQ(detect_compression(tar), Compression::none);
+}
+
+// GNU tar of `members` (in that order, no recursion, so parents only where listed) from `src`.
+std::string make_tar(const std::string& src, const std::string& out, const std::string& members) {
+    EXPECT_EQ(std::system(cat("tar --no-recursion -C '", src, "' -cf '", out, "' ", members).c_str()), 0);
+    return out;
+}
+
+Result<UnpackStats> unpack_file(const std::string& tar, const std::string& dest, UnpackOptions o = {}) {
+    auto in = HULL_TRY(fs::open(tar, O_RDONLY));
+    auto d = HULL_TRY(fs::open(dest, O_RDONLY | O_DIRECTORY));
+    return unpack_layer(in, d, o);
+}
+
+TEST(Unpack, WhiteoutThenRecreateInOneLayer) {
+    if (::geteuid() != 0) GTEST_SKIP() << "overlay whiteouts and opaque markers need root";
+    // The image-spec's rule: a whiteout only hides lower layers, so `.wh.x` followed by `x`
+    // is the new `x`; a new directory must also hide the old one's children (opaque).
+    TempDir src, work;
+    ASSERT_TRUE(fs::mkdir_p(src / "d"));
+    for (const char* f : {".wh.d", "d/new", ".wh.f", "f", ".wh.h", "h"})
+        ASSERT_TRUE(fs::write_file(src / f, f, O_WRONLY | O_CREAT | O_TRUNC));
+    ASSERT_EQ(::symlink("target", (src / "l").c_str()), 0);
+    ASSERT_TRUE(fs::write_file(src / ".wh.l", "", O_WRONLY | O_CREAT | O_TRUNC));
+    std::string tar = make_tar(src.path(), work / "x.tar", ".wh.d d d/new .wh.f f .wh.l l .wh.h h");
+    ASSERT_TRUE(fs::mkdir_p(work / "layer"));
+    auto r = unpack_file(tar, work / "layer");
+    ASSERT_TRUE(r) << r.error().message();
+    auto snap = test::snapshot(work / "layer");
+    EXPECT_TRUE(snap["d"].starts_with("dir ")) << snap["d"];
+    EXPECT_TRUE(snap["d/new"].starts_with("file ")) << snap["d/new"];
+    EXPECT_TRUE(snap["f"].starts_with("file ")) << snap["f"];
+    EXPECT_TRUE(snap["h"].starts_with("file ")) << snap["h"];
+    EXPECT_TRUE(snap["l"].starts_with("symlink ")) << snap["l"];
+    char v[2] = {};
+    EXPECT_EQ(::getxattr((work / "layer/d").c_str(), "trusted.overlay.opaque", v, sizeof v), 1);
+    EXPECT_EQ(v[0], 'y');
+    // Files replacing a whiteout need no marker.
+    EXPECT_LT(::getxattr((work / "layer").c_str(), "trusted.overlay.opaque", v, sizeof v), 0);
+    EXPECT_EQ(snap.size(), 6u);  // ., d, d/new, f, h, l: no whiteout left
+}
+
+TEST(Unpack, ImplicitDirsAreReported) {
+    TempDir src, work;
+    ASSERT_TRUE(fs::mkdir_p(src / "a/b"));
+    ASSERT_TRUE(fs::mkdir_p(src / "c"));
+    ASSERT_TRUE(fs::write_file(src / "a/b/f", "f", O_WRONLY | O_CREAT | O_TRUNC));
+    ASSERT_TRUE(fs::write_file(src / "c/g", "g", O_WRONLY | O_CREAT | O_TRUNC));
+    UnpackOptions o;
+    o.preserve_owners = ::geteuid() == 0;
+    ASSERT_TRUE(fs::mkdir_p(work / "one"));
+    auto r = unpack_file(make_tar(src.path(), work / "one.tar", "a/b/f c c/g"), work / "one", o);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->implicit_dirs, (std::vector<std::string>{"", "a", "a/b"}));
+    // With the root listed (`./`) and `a/` given after its child, only a/b is implied.
+    ASSERT_TRUE(fs::mkdir_p(work / "two"));
+    r = unpack_file(make_tar(src.path(), work / "two.tar", ". ./a/b/f ./a"), work / "two", o);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->implicit_dirs, (std::vector<std::string>{"a/b"}));
+}
+
+TEST(Unpack, ImplicitDirsInheritFromTheMergedLowerLayers) {
+    if (::geteuid() != 0) GTEST_SKIP() << "owners, whiteouts and opaque markers need root";
+    TempDir work;
+    std::string low0 = work / "low0", low1 = work / "low1", layer = work / "layer";
+    auto dir = [](const std::string& p, mode_t mode) {
+        EXPECT_TRUE(fs::mkdir_p(p));
+        EXPECT_EQ(::chmod(p.c_str(), mode), 0);
+    };
+    // Bottom: a (0750 1000:1001, an xattr, an old mtime), b, c and c/d.
+    dir(fs::join(low0, "a"), 0750);
+    ASSERT_EQ(::chown(fs::join(low0, "a").c_str(), 1000, 1001), 0);
+    ASSERT_EQ(::setxattr(fs::join(low0, "a").c_str(), "user.k", "v", 1, 0), 0);
+    dir(fs::join(low0, "b"), 0700);
+    dir(fs::join(low0, "c/d"), 0701);
+    dir(fs::join(low0, "c"), 0711);
+    struct timespec old[2] = {{1234, 5}, {1234, 5}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, fs::join(low0, "a").c_str(), old, 0), 0);
+    // Above it: b whited out, c replaced by an opaque 0770 directory without d.
+    dir(low1, 0755);
+    ASSERT_EQ(::mknod(fs::join(low1, "b").c_str(), S_IFCHR, 0), 0);
+    dir(fs::join(low1, "c"), 0770);
+    ASSERT_EQ(::setxattr(fs::join(low1, "c").c_str(), "trusted.overlay.opaque", "y", 1, 0), 0);
+    for (const char* d : {"a", "b", "c/d", "n"}) dir(fs::join(layer, d), 0755);
+
+    std::vector<std::string> paths = {"a", "b", "c", "c/d", "n"}, lowers = {low1, low0};
+    auto fd = fs::open(layer, O_RDONLY | O_DIRECTORY);
+    ASSERT_TRUE(fd);
+    auto r = inherit_dir_metadata(*fd, paths, lowers);
+    ASSERT_TRUE(r) << r.error().message();
+    auto mode_of = [&](const char* p) {
+        struct stat st{};
+        ::lstat(fs::join(layer, p).c_str(), &st);
+        return st;
+    };
+    struct stat a = mode_of("a");
+    EXPECT_EQ(a.st_mode & 07777, 0750u);
+    EXPECT_EQ(a.st_uid, 1000u);
+    EXPECT_EQ(a.st_gid, 1001u);
+    EXPECT_EQ(a.st_mtim.tv_sec, 1234);
+    EXPECT_EQ(a.st_mtim.tv_nsec, 5);
+    char v[4] = {};
+    EXPECT_EQ(::getxattr(fs::join(layer, "a").c_str(), "user.k", v, sizeof v), 1);
+    EXPECT_EQ(mode_of("b").st_mode & 07777, 0755u);    // whited out above: new here
+    EXPECT_EQ(mode_of("c").st_mode & 07777, 0770u);    // the topmost c
+    EXPECT_EQ(mode_of("c/d").st_mode & 07777, 0755u);  // hidden by the opaque c
+    EXPECT_EQ(mode_of("n").st_mode & 07777, 0755u);
+    // The lower opaque marker is not copied up.
+    EXPECT_LT(::getxattr(fs::join(layer, "c").c_str(), "trusted.overlay.opaque", v, sizeof v), 0);
 }
 
 }  // namespace
