@@ -134,9 +134,24 @@ std::string lowercase_first(std::string s) {
     return s;
 }
 
+// Help in the layout of the top-level commands' (main.cpp): our head, then CLI11's options.
+class SubHelp : public CLI::Formatter {
+public:
+    explicit SubHelp(std::string head) : head_(std::move(head)) {}
+    std::string make_description(const CLI::App*) const override { return {}; }
+    std::string make_usage(const CLI::App*, std::string) const override { return head_; }
+    std::string make_positionals(const CLI::App*) const override { return {}; }
+
+private:
+    std::string head_;
+};
+
 // Parses `args` with `cmd`'s options and runs it, as main does for a top-level command.
 Result<int> run_sub(const Command& cmd, const std::string& label, Context& ctx, const std::vector<std::string>& args) {
     CLI::App app{cmd.summary, cat("hull image ", label)};
+    std::string head = cat("hull image ", label, " - ", cmd.summary, "\n\nUsage: hull image ", label, " ", cmd.usage, "\n");
+    if (*cmd.description) head += cat("\n", cmd.description, "\n");
+    app.formatter(std::make_shared<SubHelp>(head));
     app.set_help_flag("-h,--help", "show help");
     Action action = cmd.setup(app);
     std::vector<std::string> positional;
@@ -151,8 +166,7 @@ Result<int> run_sub(const Command& cmd, const std::string& label, Context& ctx, 
         std::vector<std::string> reversed(to_parse.rbegin(), to_parse.rend());
         app.parse(reversed);
     } catch (const CLI::CallForHelp&) {
-        write_stdout(cat("hull image ", label, " - ", cmd.summary, "\n\nUsage: hull image ", label, " ", cmd.usage,
-                         "\n\n", cmd.description, "\n\n", app.help()));
+        write_stdout(app.help());
         return 0;
     } catch (const CLI::ParseError& e) {
         return fail_msg(lowercase_first(e.what()));

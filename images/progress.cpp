@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 namespace hull::images {
 
@@ -91,7 +92,22 @@ int ProgressPrinter::columns_of(int fd) {
     return 80;
 }
 
+void ProgressPrinter::header(std::string_view line) {
+    {
+        std::lock_guard lock(mu_);
+        if (mode_ == ProgressMode::lines) {
+            pending_ = cat(line, "\n");
+            return;
+        }
+    }
+    message(line);
+}
+
 void ProgressPrinter::write_locked(std::string_view s) {
+    if (!pending_.empty()) {
+        std::string head = std::exchange(pending_, {});
+        write_locked(head);
+    }
     while (!s.empty()) {
         ssize_t n = ::write(fd_, s.data(), s.size());
         if (n < 0 && errno == EINTR) continue;

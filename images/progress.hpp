@@ -60,6 +60,10 @@ public:
     // A plain line ("Trying to pull ...", "Writing manifest to image destination"); ends the
     // bars block, so later blobs start a new one.
     void message(std::string_view line);
+    // The first line ("Trying to pull ..."): on a terminal at once; otherwise held until
+    // something else is printed, so a pull that fails before any blob is in the store reports
+    // its error alone, in one line.
+    void header(std::string_view line);
     // Registers a blob before any progress on it. `present`: already in the store.
     void add_blob(const std::string& digest, const std::string& kind, int64_t total, bool present);
     // Bytes so far; done == total with `finished` once the blob is verified in the store.
@@ -82,6 +86,7 @@ private:
     std::vector<BlobState> blobs_;
     std::vector<Clock::time_point> started_;
     std::vector<bool> printed_;   // lines mode: final line written
+    std::string pending_;         // lines mode: the header, until something follows it
     size_t drawn_lines_ = 0;      // bars mode: lines of the current block on screen
     size_t block_start_ = 0;      // bars mode: first blob of the current block
     Clock::time_point last_draw_{};

@@ -175,10 +175,9 @@ Result<Outcome> pull(const Flags& f) {
     ro.progress = [&progress](const img::BlobProgress& p) { progress.update(p.digest, p.done, false); };
 
     const std::string ctx = cat("pull `", ref.str(), "`");
+    progress.header(cat("Trying to pull ", ref.str(), "..."));
     auto registry = HULL_TRY_CTX(img::Registry::open(ref, ro), ctx);
     img::ResolvedImage resolved = HULL_TRY_CTX(registry->resolve(ref, platform), ctx);
-    // Only once the registry answered: a pull that fails to start says so in one line.
-    progress.message(cat("Trying to pull ", ref.str(), "..."));
 
     // Layers first, the config last, as podman lists them; a blob shared by two layers once.
     std::vector<std::pair<oci::Descriptor, std::string>> blobs;

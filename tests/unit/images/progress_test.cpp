@@ -110,6 +110,22 @@ TEST(Progress, LinesModePrintsEachBlobOnce) {
               "Writing manifest to image destination\n");
 }
 
+TEST(Progress, LinesModeHoldsTheHeaderUntilSomethingFollows) {
+    Pipe p;
+    ProgressPrinter pr(p.fds[1], ProgressMode::lines);
+    pr.header("Trying to pull x...");
+    pr.add_blob(kDigest, "blob", 2048, false);
+    pr.update(kDigest, 1024, false);
+    EXPECT_EQ(drain(p.fds[0]), "");  // a failure now prints only its error
+    pr.finish_blob(kDigest);
+    EXPECT_EQ(drain(p.fds[0]), "Trying to pull x...\nCopying blob 1a2b3c4d5e6f done 2.0KiB\n");
+
+    Pipe t;
+    ProgressPrinter bars(t.fds[1], ProgressMode::bars);
+    bars.header("Trying to pull x...");
+    EXPECT_EQ(drain(t.fds[0]), "Trying to pull x...\n");  // a terminal sees it at once
+}
+
 TEST(Progress, QuietModePrintsNothing) {
     Pipe p;
     ProgressPrinter pr(p.fds[1], ProgressMode::quiet);
