@@ -31,8 +31,11 @@ namespace hull::vm {
 
 inline constexpr std::string_view kGuestInitName = "hull-guest-init";
 // What hull puts before `org.hull.vm.cmdline` (the VMM appends its virtio_mmio.device= list).
-// panic=-1: a guest kernel that panics reboots at once, which ends the VM, rather than hanging.
-inline constexpr std::string_view kLinuxCmdline = "console=ttyS0 panic=-1 rdinit=/init";
+// earlyprintk=serial: the kernel's log from its first line, not only once the 8250 driver is up,
+// so a guest that dies early says where (the kernel drops the early console, without repeats,
+// when the real one registers; `quiet` in org.hull.vm.cmdline silences both). panic=-1: a
+// kernel that panics reboots at once, which ends the VM, rather than hanging.
+inline constexpr std::string_view kLinuxCmdline = "console=ttyS0 earlyprintk=serial panic=-1 rdinit=/init";
 
 // A newc ("070701") cpio archive built in memory, as the kernel's initramfs unpacker reads it:
 // 110-byte ASCII-hex headers, names and data padded to 4 bytes, a TRAILER!!! entry at the end.

@@ -101,6 +101,9 @@ protected:
         if (vm_oci_unavailable()) return;
         // The image cache goes to this test's temp dir, removed with it.
         setenv("HULL_VM_CACHE", (base_ / "vm-cache").c_str(), 1);
+        // No host kernel is configured: a bundle without org.hull.vm.kernel must say so, whatever
+        // this machine's /etc/hull/config.json holds.
+        setenv("HULL_CONFIG", (base_ / "no-hull-config.json").c_str(), 1);
         fs::create_directories(rootfs_ / "boot");
         fs::copy_file(HULL_TEST_GUEST_PVH, rootfs_ / "boot/guest.elf", fs::copy_options::overwrite_existing);
         spec_["process"]["terminal"] = false;
@@ -109,6 +112,7 @@ protected:
     }
     void TearDown() override {
         unsetenv("HULL_VM_CACHE");
+        unsetenv("HULL_CONFIG");
         RuntimeTest::TearDown();
     }
     void set_cmdline(const std::string& extra) { spec_["annotations"]["org.hull.vm.cmdline"] = extra; }
@@ -298,7 +302,7 @@ TEST_F(VmOciTest, BadInputIsOneLineAndLeavesNothing) {
         std::string needle;
     };
     const std::vector<Case> cases = {
-        {"no kernel annotation", {{"org.hull.isolation", "vm"}}, "needs a host kernel: not configured"},
+        {"no kernel annotation", {{"org.hull.isolation", "vm"}}, "vm isolation of a linux image needs a host kernel: set vm.kernel in"},
         {"unknown isolation", {{"org.hull.isolation", "vmm"}, {"org.hull.vm.kernel", "/boot/guest.elf"}},
          "unknown isolation `vmm`"},
         {"dot-dot", {{"org.hull.isolation", "vm"}, {"org.hull.vm.kernel", "/boot/../../" + std::string(HULL_TEST_GUEST_PVH)}},
