@@ -15,7 +15,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <tuple>
 
 namespace hull::runtime::linux {
 
@@ -64,6 +67,17 @@ Result<uint64_t> mount_id(const std::string& path, std::string_view where) {
         return fail(Error(errno, cat(where, ": statx ", q(path))));
     if (!(stx.stx_mask & STATX_MNT_ID)) return uint64_t{0};  // before Linux 5.8: not known
     return stx.stx_mnt_id;
+}
+
+bool under(std::string_view path, std::string_view dir) {
+    if (dir == "/") return true;
+    return path == dir || (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
+}
+
+Result<std::string> real(const std::string& path, std::string_view where) {
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) return fail(Error(errno, cat(where, ": resolve ", q(path))));
+    return std::string(buf);
 }
 
 // "/proc/self/fd/" and up to ten digits: what a descriptor's path costs in an option string.
@@ -137,6 +151,20 @@ Result<std::optional<OverlayRootfs>> parse_overlay_annotation(const oci::Spec& s
         if (HULL_TRY_CTX(mount_id(r.upper_dir, ".upper"), ctx) != HULL_TRY_CTX(mount_id(r.work_dir, ".work"), ctx))
             return fail_msg(cat(ctx, ": .work: ", q(r.work_dir), " is not on the same mount as the upper ",
                                 q(r.upper_dir)));
+        // The kernel says only "too many levels of symbolic links" (or lets the container find
+        // its own upper inside the merged view): name the overlap here.
+        std::string up_real = HULL_TRY_CTX(real(r.upper_dir, ".upper"), ctx);
+        std::string work_real = HULL_TRY_CTX(real(r.work_dir, ".work"), ctx);
+        if (under(up_real, work_real) || under(work_real, up_real))
+            return fail_msg(cat(ctx, ": .work: ", q(r.work_dir), " and the upper ", q(r.upper_dir), " overlap"));
+        for (size_t i = 0; i < r.lower.size(); ++i) {
+            std::string l = HULL_TRY_CTX(real(r.lower[i], cat(".lower[", i, "]")), ctx);
+            for (auto [name, path, resolved] : {std::tuple(".upper", &r.upper_dir, &up_real),
+                                                std::tuple(".work", &r.work_dir, &work_real)})
+                if (under(*resolved, l) || under(l, *resolved))
+                    return fail_msg(cat(ctx, ": ", name, ": ", q(*path), " overlaps the layer .lower[", i, "] ",
+                                        q(r.lower[i])));
+        }
     }
     return std::optional<OverlayRootfs>(std::move(r));
 }

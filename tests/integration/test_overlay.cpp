@@ -206,6 +206,20 @@ TEST_F(OverlayTest, TmpfsUpperTakesWritesAndKeepsThemFromTheHost) {
     }
 }
 
+TEST_F(OverlayTest, TmpfsSizeLimitsTheChanges) {
+    set_overlay({{"lower", three_layers()}, {"upper", "tmpfs"}, {"tmpfs_size", 1 << 20}});
+    // An overlay's statfs is its upper's: 1 MiB in 4 KiB blocks. The second write finds it full.
+    set_sh("exec 2>&1; stat -f -c '%b*%S' /; head -c 900000 /dev/zero > /a && echo ok; "
+           "head -c 900000 /dev/zero > /b; echo rc=$?");
+    ProcResult r = run_bundle();
+    ASSERT_TRUE(r.ok()) << r.describe();
+    auto lines = split_lines(r.out);
+    ASSERT_EQ(lines.size(), 4u) << r.out;
+    EXPECT_EQ(lines[0], "256*4096");
+    EXPECT_EQ(lines[1], "ok");
+    EXPECT_EQ(lines[3], "rc=1");
+}
+
 TEST_F(OverlayTest, PersistentUpperKeepsChanges) {
     for (bool legacy : {false, true}) {
         SCOPED_TRACE(legacy ? "mount(2)" : "lowerdir+");
@@ -326,6 +340,9 @@ TEST_F(OverlayTest, BadValuesAreRefused) {
     expect_refused(pre + "unknown member `writable`");
     set_overlay({{"lower", json::array({top})}, {"upper", (base_ / "layers").string()}});
     expect_refused(pre + ".work: required with the upper directory `" + (base_ / "layers").string() + "`");
+    fs::create_directories(base_ / "work");
+    set_overlay({{"lower", three_layers()}, {"upper", (top_ / "data").string()}, {"work", (base_ / "work").string()}});
+    expect_refused(pre + ".upper: `" + (top_ / "data").string() + "` overlaps the layer .lower[0] `" + top + "`");
 
     // No mount namespace.
     set_overlay({{"lower", three_layers()}});

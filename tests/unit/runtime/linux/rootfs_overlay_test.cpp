@@ -132,6 +132,21 @@ TEST_F(OverlayHost, ChecksTheDirectories) {
     EXPECT_EQ(err_of(cat(R"({"lower": [")", p("a"), R"("], "upper": ")", p("u"), R"(", "work": ")", p("file"), "\"}")),
               pre + cat(".work: `", p("file"), "` is not a directory"));
 
+    // The upper and work directories may not overlap each other or a layer (symlinks resolved).
+    ASSERT_EQ(::mkdir(p("a/up").c_str(), 0755), 0);
+    EXPECT_EQ(err_of(cat(R"({"lower": [")", p("b"), R"(", ")", p("a"), R"("], "upper": ")", p("a/up"), R"(", "work": ")",
+                         p("w"), "\"}")),
+              pre + cat(".upper: `", p("a/up"), "` overlaps the layer .lower[1] `", p("a"), "`"));
+    ASSERT_EQ(::symlink(p("u").c_str(), p("ulink").c_str()), 0);
+    EXPECT_EQ(err_of(cat(R"({"lower": [")", p("ulink"), R"("], "upper": ")", p("u"), R"(", "work": ")", p("w"), "\"}")),
+              pre + cat(".upper: `", p("u"), "` overlaps the layer .lower[0] `", p("ulink"), "`"));
+    EXPECT_EQ(err_of(cat(R"({"lower": [")", p("b"), R"("], "upper": ")", p("u"), R"(", "work": ")", p("u/w"), "\"}")),
+              pre + cat(".work: `", p("u/w"), "` does not exist"));
+    ASSERT_EQ(::mkdir(p("u/w").c_str(), 0755), 0);
+    EXPECT_EQ(err_of(cat(R"({"lower": [")", p("b"), R"("], "upper": ")", p("u"), R"(", "work": ")", p("u/w"), "\"}")),
+              pre + cat(".work: `", p("u/w"), "` and the upper `", p("u"), "` overlap"));
+    ASSERT_EQ(::rmdir(p("u/w").c_str()), 0);
+
     // Symlinks to directories are layers (the image store's short links).
     ASSERT_EQ(::symlink(p("b").c_str(), p("link").c_str()), 0);
     auto ok = parse_overlay_annotation(
