@@ -1,9 +1,9 @@
 // `hull launch IMAGE [CMD...]`: run a container from an image (runtime/launch.hpp does the work).
 // Options end at the image: everything after it is the container's command line.
 #include "cli/command.hpp"
+#include "cli/image_common.hpp"
 
 #include "common/strings.hpp"
-#include "images/store.hpp"
 #include "runtime/launch.hpp"
 
 #include <cmath>
@@ -19,11 +19,6 @@ struct LaunchFlags {
     std::string memory, cpus, pids_limit, store;
     std::optional<std::string> entrypoint;
 };
-
-std::string default_store() {
-    const char* env = std::getenv("HULL_STORE");
-    return env && *env ? std::string(env) : std::string(images::kDefaultStoreRoot);
-}
 
 Status finish_flags(LaunchFlags& f) {
     runtime::LaunchOptions& o = f.opts;
@@ -47,7 +42,8 @@ Status finish_flags(LaunchFlags& f) {
         o.pids_limit = *v;
     }
     o.entrypoint = f.entrypoint;
-    o.store_root = absolute(f.store.empty() ? default_store() : f.store);
+    if (f.store.empty()) return fail_msg("--store must not be empty");
+    o.store_root = absolute(f.store);
     return {};
 }
 
@@ -73,7 +69,7 @@ Action setup(CLI::App& app) {
     app.add_option("--hostname", o.hostname, "the container's hostname (default: its id)");
     app.add_option("--network", o.network, "host (the host's network) or none (a network namespace with only lo)");
     app.add_flag("--vm", o.vm, "run the container in hull's micro-VM");
-    app.add_option("--store", f->store, "the image store (default: $HULL_STORE, else /var/lib/hull)");
+    add_store_option(app, f->store);
     app.add_flag("--tls-verify", o.tls_verify, "verify registry certificates when pulling (--tls-verify=false: do not)");
     return [f](Context& ctx) -> Result<int> {
         // docker's and podman's convention: the runtime's own failures exit 125, so they are

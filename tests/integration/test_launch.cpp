@@ -372,7 +372,6 @@ TEST_F(LaunchTest, BadInputsFailInOneLineAndLeaveNothing) {
         {{"-v", "/tmp", "busybox", "true"}, "/tmp"},
         {{"--network", "bridge", "busybox", "true"}, "bridge"},
         {{"-d", "-t", "busybox", "true"}, "-t"},
-        {{"--name", "n1", "busybox", "/no/such/program"}, "/no/such/program"},
         {{"Not-An-Image!"}, "Not-An-Image!"},
         {{}, "launch"},
     };
@@ -382,6 +381,82 @@ TEST_F(LaunchTest, BadInputsFailInOneLineAndLeaveNothing) {
         expect_one_line_error(r, c.needle);
         expect_clean("n1");
     }
+}
+
+TEST_F(LaunchTest, MissingProgramFailsAndLeavesNothing) {
+    ProcResult r = launch({"--name", "n1", "busybox", "/no/such/program"});
+    EXPECT_EQ(r.exit_code, 125) << r.describe();
+    // The last line is launch's error. The container's init also says it on its own stderr
+    // before exiting (runtime/process/init.cpp does so for every init failure), so there may
+    // be one more line before it.
+    auto lines = split_lines(r.err);
+    ASSERT_FALSE(lines.empty()) << r.describe();
+    EXPECT_LE(lines.size(), 2u) << r.describe();
+    EXPECT_NE(lines.back().find("exec `/no/such/program`"), std::string::npos) << r.describe();
+    expect_clean("n1");
+}
+
+// The embedded busybox image re-labelled as an image for another os, imported as `name`.
+// `kernel` (when not empty) becomes its org.hull.vm.kernel label.
+static const char kRelabel[] = R"PY(
+import hashlib, json, os, sys
+d, os_name, kernel = sys.argv[1], sys.argv[2], sys.argv[3]
+def path(h): return os.path.join(d, "blobs", "sha256", h)
+def put(doc):
+    data = json.dumps(doc).encode()
+    h = hashlib.sha256(data).hexdigest()
+    open(path(h), "wb").write(data)
+    return "sha256:" + h, len(data)
+index = json.load(open(os.path.join(d, "index.json")))
+desc = index["manifests"][0]
+manifest = json.load(open(path(desc["digest"].split(":")[1])))
+config = json.load(open(path(manifest["config"]["digest"].split(":")[1])))
+config["os"] = os_name
+if kernel:
+    config["config"].setdefault("Labels", {})["org.hull.vm.kernel"] = kernel
+manifest["config"]["digest"], manifest["config"]["size"] = put(config)
+desc["digest"], desc["size"] = put(manifest)
+desc.pop("platform", None)
+desc.pop("annotations", None)
+json.dump(index, open(os.path.join(d, "index.json"), "w"))
+)PY";
+
+TEST_F(LaunchTest, ImagesForAnotherOsNeedTheirKernelLabel) {
+    fs::path embedded = fs::path(runtime_).parent_path() / ".." / "share" / "hull" / "images" / "busybox.oci.tar";
+    ASSERT_TRUE(fs::exists(embedded)) << embedded;
+    auto make = [&](const std::string& name, const std::string& kernel) {
+        fs::path dir = base_ / ("layout-" + name);
+        fs::create_directories(dir);
+        ProcResult x = run_process({"tar", "-C", dir.string(), "-xf", embedded.string()});
+        ASSERT_TRUE(x.ok()) << x.describe();
+        ProcResult py = run_process({"python3", "-c", kRelabel, dir.string(), "plan9", kernel});
+        ASSERT_TRUE(py.ok()) << py.describe();
+        ProcResult imp = rt({"import", "--store", store_.string(), dir.string(), "localhost/" + name + ":latest"});
+        ASSERT_TRUE(imp.ok()) << imp.describe();
+    };
+    make("nolabel", "");
+    make("labelled", "/boot/no-such-kernel");
+
+    ProcResult r = launch({"--rm", "nolabel", "true"});
+    expect_one_line_error(r, "org.hull.vm.kernel");
+    expect_clean();
+    // With the label the container goes to the VM, which is told to boot that kernel; it is not
+    // in the image, so the VM cannot start, and nothing is left either.
+    r = launch({"--rm", "--name", "vm1", "labelled", "true"});
+    EXPECT_EQ(r.exit_code, 125) << r.describe();
+    EXPECT_NE(r.err.find("/boot/no-such-kernel"), std::string::npos) << r.describe();
+    expect_clean("vm1");
+}
+
+TEST_F(LaunchTest, VmFlagRunsInTheMicroVmOrFailsCleanly) {
+    ProcResult r = launch({"--rm", "--vm", "--name", "vm2", "busybox", "sh", "-c", "echo in-vm; cat /proc/1/comm"});
+    if (r.exit_code == 0) {
+        EXPECT_EQ(r.out.substr(0, 6), "in-vm\n") << r.describe();
+    } else {
+        // No KVM or no guest kernel configured here: then it must say so about the VM.
+        expect_one_line_error(r, "vm");
+    }
+    expect_clean("vm2");
 }
 
 TEST_F(LaunchTest, RmiRefusedWhileALaunchedContainerPinsTheImage) {
