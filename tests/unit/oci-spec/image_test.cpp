@@ -107,13 +107,13 @@ TEST(ImagePlatform, HostIsLinuxWithAGoArch) {
 #endif
 }
 
-Platform P(const char* s) { return parse_platform(s).value(); }
+Platform plat(const char* s) { return parse_platform(s).value(); }
 Platform raw(std::string os, std::string arch, std::string variant = "") { return {os, arch, variant, "", {}}; }
 
 TEST(ImagePlatform, Matching) {
-    EXPECT_TRUE(platform_matches(P("linux/amd64"), P("linux/amd64")));
-    EXPECT_FALSE(platform_matches(P("linux/amd64"), P("linux/arm64")));
-    EXPECT_FALSE(platform_matches(P("linux/amd64"), P("windows/amd64")));
+    EXPECT_TRUE(platform_matches(plat("linux/amd64"), plat("linux/amd64")));
+    EXPECT_FALSE(platform_matches(plat("linux/amd64"), plat("linux/arm64")));
+    EXPECT_FALSE(platform_matches(plat("linux/amd64"), plat("windows/amd64")));
     // arm64: v8 is the default, however it is spelled, on either side.
     EXPECT_TRUE(platform_matches(raw("linux", "arm64"), raw("linux", "arm64", "v8")));
     EXPECT_TRUE(platform_matches(raw("linux", "arm64", "v8"), raw("linux", "arm64")));
@@ -121,15 +121,15 @@ TEST(ImagePlatform, Matching) {
     EXPECT_FALSE(platform_matches(raw("linux", "arm64"), raw("linux", "arm64", "v9")));
     EXPECT_TRUE(platform_matches(raw("linux", "arm64", "v9"), raw("linux", "arm64", "v8")));
     // arm: a wanted variant runs older ones; an absent one means v7.
-    EXPECT_TRUE(platform_matches(P("linux/arm/v7"), P("linux/arm/v6")));
-    EXPECT_TRUE(platform_matches(P("linux/arm/v7"), P("linux/arm/v5")));
-    EXPECT_FALSE(platform_matches(P("linux/arm/v6"), P("linux/arm/v7")));
+    EXPECT_TRUE(platform_matches(plat("linux/arm/v7"), plat("linux/arm/v6")));
+    EXPECT_TRUE(platform_matches(plat("linux/arm/v7"), plat("linux/arm/v5")));
+    EXPECT_FALSE(platform_matches(plat("linux/arm/v6"), plat("linux/arm/v7")));
     EXPECT_TRUE(platform_matches(raw("linux", "arm"), raw("linux", "arm", "v7")));
     EXPECT_FALSE(platform_matches(raw("linux", "arm"), raw("linux", "arm", "v8")));
     // amd64 microarchitecture levels: v1 is the default.
-    EXPECT_TRUE(platform_matches(P("linux/amd64/v3"), P("linux/amd64/v2")));
-    EXPECT_TRUE(platform_matches(P("linux/amd64/v3"), P("linux/amd64")));
-    EXPECT_FALSE(platform_matches(P("linux/amd64"), P("linux/amd64/v2")));
+    EXPECT_TRUE(platform_matches(plat("linux/amd64/v3"), plat("linux/amd64/v2")));
+    EXPECT_TRUE(platform_matches(plat("linux/amd64/v3"), plat("linux/amd64")));
+    EXPECT_FALSE(platform_matches(plat("linux/amd64"), plat("linux/amd64/v2")));
     EXPECT_TRUE(platform_matches(raw("linux", "x86_64"), raw("linux", "amd64", "v1")));
     // Other architectures know no variants: only equal ones match.
     EXPECT_TRUE(platform_matches(raw("linux", "s390x"), raw("linux", "s390x")));
@@ -287,7 +287,7 @@ TEST(ImageDocuments, DockerSchema2) {
     auto pi = parse_index(idx.dump());
     ASSERT_TRUE(pi) << pi.error().message();
     EXPECT_EQ(pi->media_type, media::kDockerManifestList);
-    auto sel = select_manifest(*pi, P("linux/arm64"));
+    auto sel = select_manifest(*pi, plat("linux/arm64"));
     ASSERT_TRUE(sel);
     EXPECT_EQ(sel->digest.str(), kDigestB);
 
@@ -342,7 +342,7 @@ Index index_of(std::vector<std::pair<std::string, std::string>> entries) {
 }
 
 char pick(const Index& idx, const char* want) {
-    auto d = select_manifest(idx, P(want));
+    auto d = select_manifest(idx, plat(want));
     return d ? d->digest.hex[0] : '-';
 }
 
