@@ -9,6 +9,7 @@
 #include "runtime/linux/console.hpp"
 #include "runtime/linux/exe_guard.hpp"
 #include "runtime/linux/hooks.hpp"
+#include "runtime/linux/rootfs_overlay.hpp"
 #include "runtime/process/spawn.hpp"
 #include "runtime/process/supervise.hpp"
 #include "runtime/state_store.hpp"
@@ -243,6 +244,14 @@ Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bo
     if (spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty() ||
                        !spec.hooks->create_container.empty() || !spec.hooks->start_container.empty()))
         return fail_msg("vm isolation runs only poststart and poststop hooks; the spec has others");
+    // An overlay root (org.hull.rootfs.overlay): the VM's rootfs image is its layers' merged view.
+    std::vector<std::string> layers;
+    if (auto overlay = HULL_TRY(linux::parse_overlay_annotation(spec))) {
+        if (overlay->upper == linux::OverlayUpper::dir)
+            return fail_msg(cat("annotation `", linux::kOverlayAnnotation,
+                                "`: vm isolation keeps a container's changes on its own disk; an upper directory is not supported"));
+        layers = overlay->lower;
+    }
     Draft draft(g, o.id);
     HULL_TRY(draft.begin(g, spec));
     StateStore& store = draft.store;
@@ -250,7 +259,7 @@ Result<Created> create_vm_container(const Globals& g, const CreateOptions& o, bo
     oci::Resources resources = effective_resources(*spec.linux);
     vm::allow_vmm_devices(resources);
     HULL_TRY_CTX(mgr->apply(resources), "linux.resources");
-    auto vm = HULL_TRY_CTX(vm::plan_oci_vm(spec, rootfs, store.dir(o.id)), "vm isolation");
+    auto vm = HULL_TRY_CTX(vm::plan_oci_vm(spec, rootfs, store.dir(o.id), layers), "vm isolation");
 
     std::string fifo = store.fifo(o.id);
     if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_sys(cat("mkfifo ", q(fifo)));

@@ -3,6 +3,7 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/syscalls.hpp"
+#include "runtime/vm/layered_image.hpp"
 #include "runtime/vm/linux_guest.hpp"
 #include "runtime/vm/rootfs_image.hpp"
 
@@ -271,7 +272,8 @@ Result<std::uint64_t> guest_memory_for(const oci::Spec& spec) {
     return (limit - kVmmOverhead) & ~((1ull << 20) - 1);
 }
 
-Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, const std::string& state_dir) {
+Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, const std::string& state_dir,
+                          std::span<const std::string> layers) {
     OciVm vm;
     VmConfig& c = vm.config;
     c.cpus = HULL_TRY(vcpus_for(spec, host_cpu_count()));
@@ -296,9 +298,17 @@ Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, cons
     } else {
         // Opened here for the error (the VMM opens them again in its own mount namespace).
         vm.kernel = kernel;
-        HULL_TRY(open_in_rootfs(rootfs, kernel, kKernelAnnotation));
         vm.initrd = annotation(spec, kInitrdAnnotation);
-        if (!vm.initrd.empty()) HULL_TRY(open_in_rootfs(rootfs, vm.initrd, kInitrdAnnotation));
+        if (!layers.empty()) {
+            // An overlay root: the files come from the top layer that has them.
+            std::string top = layer_holding(layers, kernel);
+            vm.rootfs = top.empty() ? layers.front() : top;
+            if (!vm.initrd.empty() && layer_holding(layers, vm.initrd) != vm.rootfs)
+                return fail_msg(cat("annotations ", kKernelAnnotation, " and ", kInitrdAnnotation,
+                                    ": with org.hull.rootfs.overlay both must come from the same layer"));
+        }
+        HULL_TRY(open_in_rootfs(vm.rootfs, kernel, kKernelAnnotation));
+        if (!vm.initrd.empty()) HULL_TRY(open_in_rootfs(vm.rootfs, vm.initrd, kInitrdAnnotation));
         c.cmdline = "console=ttyS0";
         if (std::string extra = annotation(spec, kCmdlineAnnotation); !extra.empty()) c.cmdline += " " + extra;
     }
@@ -318,7 +328,7 @@ Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, cons
     }
     vm.clone_flags |= CLONE_NEWNS;
 
-    vm.image = HULL_TRY(rootfs_image(rootfs));
+    vm.image = layers.empty() ? HULL_TRY(rootfs_image(rootfs)) : HULL_TRY(layers_image(layers, state_dir));
     c.disks.push_back({"/disk0", true});
     if (!spec.root.readonly) {
         vm.scratch = state_dir + "/vm-disk1.img";

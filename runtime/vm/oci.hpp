@@ -12,6 +12,7 @@
 #include "runtime/vm/vm.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace hull::vm {
@@ -53,8 +54,11 @@ struct OciVm {
 };
 
 // Plans the VM for a container. `state_dir` is the container's state directory: the writable
-// disk and the jail mount point go there, so `delete` removes them.
-Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, const std::string& state_dir);
+// disk and the jail mount point go there, so `delete` removes them. `layers`: the lower
+// directories (top first) of an `org.hull.rootfs.overlay` root, whose merged view becomes the
+// rootfs image (layered_image.hpp) and holds the kernel; empty: the rootfs directory is the root.
+Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, const std::string& state_dir,
+                          std::span<const std::string> layers = {});
 
 // Adds what the VMM itself must open to the container's device rules: `/dev/kvm` (read-write).
 // Nothing else: the guest's devices are emulated, not host devices.

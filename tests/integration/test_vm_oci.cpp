@@ -14,6 +14,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -329,6 +331,58 @@ TEST_F(VmOciTest, BadInputIsOneLineAndLeavesNothing) {
     std::string id = new_id();
     ProcResult r = run_vm(id);
     expect_one_line_error(r, "linux.resources.memory.limit");
+    expect_nothing_left(id, bundle_);
+}
+
+// An overlay root (org.hull.rootfs.overlay): the VM's disk 0 is the erofs image of the layers'
+// merged view (a whiteout hides a lower file, the top layer's copy wins), the kernel comes from
+// the layer that holds it, and the image is built once per layer set.
+TEST_F(VmOciTest, OverlayRootBecomesOneImageOfTheMergedLayers) {
+    SKIP_WITHOUT_VM();
+    if (access("/usr/bin/dump.erofs", X_OK) != 0) GTEST_SKIP() << "no dump.erofs (Debian package erofs-utils) to read the image";
+    fs::path top = base_ / "layers/top", bottom = base_ / "layers/bottom";
+    fs::create_directories(top);
+    fs::create_directories(bottom / "boot");
+    fs::copy_file(HULL_TEST_GUEST_PVH, bottom / "boot/guest.elf");
+    write_text(bottom / "kept", "kept\n");
+    write_text(bottom / "gone", "gone\n");
+    write_text(bottom / "both", "bottom's\n");
+    write_text(top / "both", "top\n");
+    ASSERT_EQ(mknod((top / "gone").c_str(), S_IFCHR | 0000, makedev(0, 0)), 0) << strerror(errno);  // a whiteout
+    fs::path mnt = base_ / "empty-root";
+    fs::create_directories(mnt);
+    spec_["root"]["path"] = mnt.string();
+    spec_["root"]["readonly"] = true;
+    spec_["annotations"]["org.hull.rootfs.overlay"] = json{{"lower", {top.string(), bottom.string()}}}.dump();
+    set_cmdline("guest.status=6");
+    for (int round = 0; round < 2; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        std::string id = new_id();
+        ProcResult r = run_vm(id);
+        EXPECT_EQ(r.exit_code, 6) << r.describe();
+        EXPECT_NE(r.out.find(kTag + "blk0: erofs superblock magic 0xe0f5e1e2 at byte 1024"), std::string::npos) << r.describe();
+        expect_nothing_left(id, bundle_);
+    }
+    std::vector<fs::path> images;
+    for (const auto& e : fs::directory_iterator(base_ / "vm-cache")) images.push_back(e.path());
+    ASSERT_EQ(images.size(), 1u) << "one image for one layer set, no temp files";
+    EXPECT_TRUE(images[0].filename().string().starts_with("layers-")) << images[0];
+    ProcResult ls = run_process({"/usr/bin/dump.erofs", "--ls", "--path=/", images[0].string()});
+    ASSERT_TRUE(ls.ok()) << ls.describe();
+    EXPECT_NE(ls.out.find(" kept\n"), std::string::npos) << ls.out;
+    EXPECT_NE(ls.out.find(" boot\n"), std::string::npos) << ls.out;
+    EXPECT_EQ(ls.out.find(" gone\n"), std::string::npos) << ls.out;
+    ProcResult both = run_process({"/usr/bin/dump.erofs", "--path=/both", images[0].string()});
+    EXPECT_NE(both.out.find("Size: 4 "), std::string::npos) << "the top layer's `both` (4 bytes) wins\n" << both.out;
+
+    SCOPED_TRACE("an upper directory is refused");
+    fs::create_directories(base_ / "upper");
+    fs::create_directories(base_ / "work");
+    spec_["annotations"]["org.hull.rootfs.overlay"] =
+        json{{"lower", {top.string(), bottom.string()}}, {"upper", (base_ / "upper").string()}, {"work", (base_ / "work").string()}}.dump();
+    std::string id = new_id();
+    ProcResult r = run_vm(id);
+    expect_one_line_error(r, "vm isolation keeps a container's changes on its own disk");
     expect_nothing_left(id, bundle_);
 }
 

@@ -1,0 +1,163 @@
+#include "runtime/vm/layered_image.hpp"
+
+#include "common/fs.hpp"
+#include "common/strings.hpp"
+#include "common/unique_fd.hpp"
+#include "runtime/vm/rootfs_image.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace hull::vm {
+namespace {
+
+// Bumped whenever the mkfs.erofs options below change (they match rootfs_image.cpp's).
+constexpr std::string_view kFormat = "erofs-layers-v1";
+
+struct Fnv64 {
+    std::uint64_t h = 14695981039346656037ull;
+    void add(const void* data, std::size_t n) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    }
+    void add(std::string_view s) {
+        add(s.data(), s.size());
+        add("\0", 1);
+    }
+    template <typename T>
+    void add_num(T v) { add(&v, sizeof v); }
+};
+
+std::string find_mkfs() {
+    for (const char* p : {"/usr/bin/mkfs.erofs", "/usr/sbin/mkfs.erofs", "/sbin/mkfs.erofs", "/bin/mkfs.erofs"})
+        if (::access(p, X_OK) == 0) return p;
+    return {};
+}
+
+// The child: its own mount namespace, the overlay (or the one layer, bound) read-only on `mnt`,
+// then mkfs.erofs. Reports a failed step on `err_fd` before exiting 125.
+[[noreturn]] void build_in_child(const std::vector<std::string>& lowers, const std::string& mnt, const std::string& mkfs,
+                                 const std::string& out, int out_fd) {
+    auto die = [&](const std::string& msg) {
+        (void)!::write(out_fd, msg.data(), msg.size());
+        ::_exit(125);
+    };
+    if (::unshare(CLONE_NEWNS) < 0) die(Error::sys("unshare the mount namespace").message());
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) die(Error::sys("make `/` private").message());
+    if (lowers.size() == 1) {
+        if (::mount(lowers[0].c_str(), mnt.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            die(Error::sys(cat("bind ", q(lowers[0]))).message());
+    } else {
+        std::string opts = "lowerdir=" + join(lowers, ":");
+        if (::mount("overlay", mnt.c_str(), "overlay", MS_RDONLY, opts.c_str()) < 0)
+            die(Error::sys(cat("mount the overlay of ", lowers.size(), " layers")).message());
+    }
+    int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(out_fd, 2);
+    // -T0: reproducible; -x-1: no xattrs (as rootfs_image.cpp).
+    std::vector<std::string> args = {mkfs, "--quiet", "-T0", "-x-1", out, mnt};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+}
+
+}  // namespace
+
+Result<std::string> layers_image(std::span<const std::string> lowers, const std::string& work_dir) {
+    if (lowers.empty()) return fail_msg("an overlay root needs at least one layer");
+    std::string mkfs = find_mkfs();
+    if (mkfs.empty())
+        return fail_msg("the rootfs image for vm isolation needs mkfs.erofs (Debian package erofs-utils): not found");
+    Fnv64 h;
+    h.add(kFormat);
+    std::vector<std::string> real;
+    for (const auto& l : lowers) {
+        char buf[PATH_MAX];
+        if (!::realpath(l.c_str(), buf)) return fail_sys(cat("layer ", q(l)));
+        struct stat st;
+        if (::stat(buf, &st) < 0) return fail_sys(cat("stat layer ", q(buf)));
+        if (!S_ISDIR(st.st_mode)) return fail_msg(cat("layer ", q(l), " is not a directory"));
+        std::string r = buf;
+        // mount(2)'s lowerdir list separates with `:` and options with `,`.
+        if (r.find_first_of(":,") != std::string::npos)
+            return fail_msg(cat("layer ", q(r), ": a path with `:` or `,` cannot be an overlay layer"));
+        h.add(r);
+        h.add_num(st.st_dev);
+        h.add_num(st.st_ino);
+        real.push_back(std::move(r));
+    }
+    if (real.size() > 1 && join(real, ":").size() + 10 >= 4096)
+        return fail_msg(cat("vm isolation of ", real.size(), " layers: the overlay's lowerdir option passes a page"));
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.h));
+    std::string dir = image_cache_dir();
+    std::string image = cat(dir, "/layers-", hex, ".erofs");
+    if (fs::exists(image)) return image;
+    HULL_TRY_CTX(fs::mkdir_p(dir, 0700), "image cache");
+
+    std::string mnt = work_dir + "/vm-layers";
+    if (::mkdir(mnt.c_str(), 0700) < 0) return fail_sys(cat("mkdir ", q(mnt)));
+    std::string tmp = cat(image, ".tmp.", ::getpid());
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) < 0) {
+        ::rmdir(mnt.c_str());
+        return fail_sys("pipe");
+    }
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::rmdir(mnt.c_str());
+        return fail_sys("fork");
+    }
+    if (pid == 0) build_in_child(real, mnt, mkfs, tmp, wr.get());
+    wr.reset();
+    std::string output;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    ::rmdir(mnt.c_str());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        ::unlink(tmp.c_str());
+        while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+        auto nl = output.rfind('\n');
+        std::string last = nl == std::string::npos ? output : output.substr(nl + 1);
+        return fail_msg(cat("the rootfs image of ", real.size(), " layers: ",
+                            last.empty() ? cat("mkfs.erofs failed (status ", status, ")") : last));
+    }
+    if (::rename(tmp.c_str(), image.c_str()) < 0) {
+        auto err = fail_sys(cat("rename ", q(tmp), " to ", q(image)));
+        ::unlink(tmp.c_str());
+        return err;
+    }
+    return image;
+}
+
+std::string layer_holding(std::span<const std::string> lowers, const std::string& path) {
+    std::string rel = fs::clean("/" + path);
+    for (const auto& l : lowers) {
+        struct stat st;
+        if (::lstat((l + rel).c_str(), &st) == 0) return l;
+    }
+    return {};
+}
+
+}  // namespace hull::vm
