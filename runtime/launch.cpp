@@ -13,6 +13,8 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -124,6 +126,50 @@ private:
     bool kept_ = false;
 };
 
+// Ctrl-C (or SIGTERM, SIGHUP, SIGQUIT) while the bundle is being made must not kill us halfway
+// and leave it behind: those signals wait, blocked, until just before run(), and one that came
+// in the meantime ends the launch there, cleanly. run() takes over from then on (it forwards
+// them to the container). The old mask is back before the container's init is cloned, since
+// the init would inherit it.
+class DeferredSignals {
+public:
+    DeferredSignals() {
+        sigemptyset(&set_);
+        for (int s : kSignals) sigaddset(&set_, s);
+        blocked_ = ::sigprocmask(SIG_BLOCK, &set_, &old_) == 0;
+    }
+    DeferredSignals(const DeferredSignals&) = delete;
+    DeferredSignals& operator=(const DeferredSignals&) = delete;
+    ~DeferredSignals() { release(); }
+
+    // A signal that arrived while deferred (and was not blocked before), consumed; 0 if none.
+    int take_pending() {
+        if (!blocked_) return 0;
+        sigset_t pending;
+        if (::sigpending(&pending) < 0) return 0;
+        for (int s : kSignals) {
+            if (!sigismember(&pending, s) || sigismember(&old_, s)) continue;
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, s);
+            struct timespec now {};
+            (void)::sigtimedwait(&one, nullptr, &now);
+            return s;
+        }
+        return 0;
+    }
+
+    void release() {
+        if (blocked_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+        blocked_ = false;
+    }
+
+private:
+    static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    sigset_t set_, old_;
+    bool blocked_ = false;
+};
+
 Result<images::ImageRecord> resolve_image(images::Store& store, const LaunchOptions& o) {
     if (auto local = HULL_TRY(images::find_local_image(store, o.image))) return std::move(*local);
     images::PullOptions pull;
@@ -172,6 +218,7 @@ Result<LaunchResult> launch(const Globals& g, const LaunchOptions& o) {
         kernel = it->second;
     }
 
+    DeferredSignals deferred;
     const std::string id = o.name.empty() ? HULL_TRY(random_id()) : o.name;
     const std::string containers = cat(store_root, "/containers");
     const std::string bundle = cat(containers, "/", id);
@@ -257,6 +304,10 @@ Result<LaunchResult> launch(const Globals& g, const LaunchOptions& o) {
         HULL_TRY(stdio.redirect(STDOUT_FILENO, out));
         HULL_TRY(stdio.redirect(STDERR_FILENO, out));
     }
+
+    if (int sig = deferred.take_pending())
+        return fail_msg(cat("interrupted by signal ", sig, " (", ::sigabbrev_np(sig), ") before the container started"));
+    deferred.release();
 
     RunOptions ro;
     ro.id = id;

@@ -396,11 +396,11 @@ TEST_F(LaunchTest, MissingProgramFailsAndLeavesNothing) {
     expect_clean("n1");
 }
 
-// The embedded busybox image re-labelled as an image for another os, imported as `name`.
-// `kernel` (when not empty) becomes its org.hull.vm.kernel label.
+// Rewrites the embedded busybox image unpacked in a layout dir: its config's os, its
+// org.hull.vm.kernel label (when not empty) and one more Env entry (when not empty).
 static const char kRelabel[] = R"PY(
 import hashlib, json, os, sys
-d, os_name, kernel = sys.argv[1], sys.argv[2], sys.argv[3]
+d, os_name, kernel, env = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 def path(h): return os.path.join(d, "blobs", "sha256", h)
 def put(doc):
     data = json.dumps(doc).encode()
@@ -414,6 +414,8 @@ config = json.load(open(path(manifest["config"]["digest"].split(":")[1])))
 config["os"] = os_name
 if kernel:
     config["config"].setdefault("Labels", {})["org.hull.vm.kernel"] = kernel
+if env:
+    config["config"]["Env"].append(env)
 manifest["config"]["digest"], manifest["config"]["size"] = put(config)
 desc["digest"], desc["size"] = put(manifest)
 desc.pop("platform", None)
@@ -421,21 +423,47 @@ desc.pop("annotations", None)
 json.dump(index, open(os.path.join(d, "index.json"), "w"))
 )PY";
 
-TEST_F(LaunchTest, ImagesForAnotherOsNeedTheirKernelLabel) {
-    fs::path embedded = fs::path(runtime_).parent_path() / ".." / "share" / "hull" / "images" / "busybox.oci.tar";
-    ASSERT_TRUE(fs::exists(embedded)) << embedded;
-    auto make = [&](const std::string& name, const std::string& kernel) {
-        fs::path dir = base_ / ("layout-" + name);
+class LaunchImagesTest : public LaunchTest {
+protected:
+    // Imports a rewritten copy of the embedded busybox image (see kRelabel) as `name`.
+    void import_variant(const std::string& name, const std::string& os, const std::string& kernel,
+                        const std::string& env) {
+        fs::path embedded = fs::path(runtime_).parent_path() / ".." / "share" / "hull" / "images" / "busybox.oci.tar";
+        ASSERT_TRUE(fs::exists(embedded)) << embedded;
+        fs::path dir = base_ / ("layout-" + std::to_string(++layouts_));
         fs::create_directories(dir);
         ProcResult x = run_process({"tar", "-C", dir.string(), "-xf", embedded.string()});
         ASSERT_TRUE(x.ok()) << x.describe();
-        ProcResult py = run_process({"python3", "-c", kRelabel, dir.string(), "plan9", kernel});
+        ProcResult py = run_process({"python3", "-c", kRelabel, dir.string(), os, kernel, env});
         ASSERT_TRUE(py.ok()) << py.describe();
-        ProcResult imp = rt({"import", "--store", store_.string(), dir.string(), "localhost/" + name + ":latest"});
+        ProcResult imp = rt({"import", "--store", store_.string(), dir.string(), name});
         ASSERT_TRUE(imp.ok()) << imp.describe();
-    };
-    make("nolabel", "");
-    make("labelled", "/boot/no-such-kernel");
+    }
+    int layouts_ = 0;
+};
+
+TEST_F(LaunchImagesTest, ShortNamesPreferLocalhostThenDockerHubThenEmbedded) {
+    import_variant("docker.io/library/busybox:latest", "linux", "", "FROM=docker-hub");
+    ProcResult r = launch({"--rm", "busybox", "sh", "-c", "echo $FROM"});
+    EXPECT_EQ(r.out, "docker-hub\n") << r.describe();
+    EXPECT_FALSE(fs::exists(store_ / "images" / "localhost%2Fbusybox%3Alatest.json"))
+        << "the embedded image was imported although the store had the image";
+    import_variant("localhost/busybox:latest", "linux", "", "FROM=localhost");
+    r = launch({"--rm", "busybox", "sh", "-c", "echo $FROM"});
+    EXPECT_EQ(r.out, "localhost\n") << r.describe();
+    // A registry-qualified name is not a short name.
+    r = launch({"--rm", "docker.io/library/busybox", "sh", "-c", "echo $FROM"});
+    EXPECT_EQ(r.out, "docker-hub\n") << r.describe();
+    // Another tag is neither in the store nor embedded (embedded images are `latest` only), and
+    // no registry is reachable at 127.0.0.1:1.
+    r = launch({"--rm", "--tls-verify=false", "127.0.0.1:1/busybox:1.0", "true"});
+    expect_one_line_error(r, "127.0.0.1:1/busybox:1.0");
+    expect_clean();
+}
+
+TEST_F(LaunchImagesTest, ImagesForAnotherOsNeedTheirKernelLabel) {
+    import_variant("localhost/nolabel:latest", "plan9", "", "");
+    import_variant("localhost/labelled:latest", "plan9", "/boot/no-such-kernel", "");
 
     ProcResult r = launch({"--rm", "nolabel", "true"});
     expect_one_line_error(r, "org.hull.vm.kernel");
