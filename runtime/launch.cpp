@@ -236,9 +236,10 @@ Result<LaunchResult> launch(const Globals& g, const LaunchOptions& o) {
     HULL_TRY(fs::mkdir_p(bundle + "/rootfs", 0755));
     // A named container that is kept keeps its changes; any other gets a fresh tmpfs. So does a
     // --read-only one: the runtime creates the mount points the image lacks (/etc/hosts, a
-    // volume's target) in it before it makes the root read-only (root.readonly).
+    // volume's target) in it before it makes the root read-only (root.readonly). A VM keeps its
+    // changes on its own disk, and the VM path takes no upper directory.
     json overlay = {{"lower", lowers}};
-    if (!o.name.empty() && !o.remove && !o.read_only) {
+    if (!o.name.empty() && !o.remove && !o.read_only && !vm) {
         HULL_TRY(fs::mkdir_p(bundle + "/upper", 0755));
         HULL_TRY(fs::mkdir_p(bundle + "/work", 0700));
         overlay["upper"] = bundle + "/upper";
