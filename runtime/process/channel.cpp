@@ -60,6 +60,6 @@ Result<Message> Channel::expect(Msg type, std::string_view step) {
     return m;
 }
 
-void Channel::send_error(const Error& e) noexcept { (void)send(Msg::error, e.code(), e.what()); }
+bool Channel::send_error(const Error& e) noexcept { return bool(send(Msg::error, e.code(), e.what())); }
 
 }  // namespace hull::runtime::process

@@ -52,8 +52,9 @@ public:
     // Receives and checks the type; an `error` message from the peer becomes our Error.
     Result<Message> expect(Msg type, std::string_view step);
 
-    // Child side: report a failure. Never fails itself (nothing could be done about it).
-    void send_error(const Error& e) noexcept;
+    // Child side: report a failure. Returns whether it went out: false once the parent has
+    // closed its end (after `create` returned), when only stderr is left to tell.
+    bool send_error(const Error& e) noexcept;
 
 private:
     UniqueFd fd_;

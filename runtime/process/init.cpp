@@ -296,10 +296,12 @@ void container_init(ContainerPlan& plan, InitFds& fds) {
     if (r) r = init_steps(plan, fds, chan, state_json);
     // Only failures come back here.
     Error e = r ? Error::msg("init returned") : std::move(r.error());
-    chan.send_error(e);
-    // After `start` nobody listens on the channel: say it where the caller can see it.
-    std::string line = cat("hull: ", e.message(), "\n");
-    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    // Until `create` returns, the parent prints the error (one line, with its context); after
+    // `start` nobody listens on the channel, so it goes where the caller can see it.
+    if (!chan.send_error(e)) {
+        std::string line = cat("hull: ", e.message(), "\n");
+        (void)!::write(STDERR_FILENO, line.data(), line.size());
+    }
     ::_exit(127);
 }
 

@@ -386,12 +386,9 @@ TEST_F(LaunchTest, BadInputsFailInOneLineAndLeaveNothing) {
 TEST_F(LaunchTest, MissingProgramFailsAndLeavesNothing) {
     ProcResult r = launch({"--name", "n1", "busybox", "/no/such/program"});
     EXPECT_EQ(r.exit_code, 125) << r.describe();
-    // The last line is launch's error. The container's init also says it on its own stderr
-    // before exiting (runtime/process/init.cpp does so for every init failure), so there may
-    // be one more line before it.
+    // One line: the init hands its failure to the parent, which says it once, with context.
     auto lines = split_lines(r.err);
-    ASSERT_FALSE(lines.empty()) << r.describe();
-    EXPECT_LE(lines.size(), 2u) << r.describe();
+    ASSERT_EQ(lines.size(), 1u) << r.describe();
     EXPECT_NE(lines.back().find("exec `/no/such/program`"), std::string::npos) << r.describe();
     expect_clean("n1");
 }
