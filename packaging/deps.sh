@@ -5,13 +5,14 @@
 # inputs (tests/images/gen.py); umoci and skopeo: unpack-equality and registry tests.
 # libcurl4-openssl-dev: the registry client; docker-registry, skopeo, apache2-utils (htpasswd),
 # openssl and python3: tests/integration/test_registry.cpp runs a registry and pushes to it.
-# erofs-utils: mkfs.erofs builds the rootfs disk of vm-isolated containers (runtime/vm/rootfs_image.cpp).
+# erofs-utils: mkfs.erofs builds the rootfs disk of vm-isolated containers (runtime/vm/rootfs_image.cpp);
+# e2fsprogs: mkfs.ext4 formats a Linux vm container's writable disk (runtime/vm/linux_guest.cpp).
 set -eu
 pkgs="build-essential cmake pkg-config libseccomp-dev libcap-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev busybox-static iproute2 util-linux
       qemu-system-x86 xz-utils
       libcurl4-openssl-dev libssl-dev docker-registry skopeo apache2-utils openssl python3
-      erofs-utils
+      erofs-utils e2fsprogs cpio
       libarchive-dev libzstd-dev umoci"
 missing=""
 for p in $pkgs; do
