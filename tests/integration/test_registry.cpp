@@ -7,29 +7,23 @@
 // Needs no root. Skips, saying why, without docker-registry, skopeo, openssl, htpasswd or
 // python3.
 #include "harness.hpp"
+#include "registry_fixture.hpp"
 
 #include "images/digest.hpp"
 #include "images/registry.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 namespace hull::itest {
 namespace {
 
 namespace img = hull::images;
-
-const char* kTools[] = {"/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/openssl", "/usr/bin/htpasswd",
-                        "/usr/bin/python3"};
 
 std::string sha256_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -48,126 +42,34 @@ std::string sha256_file(const fs::path& p) {
     return out;
 }
 
-int free_port() {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    // SAFETY: sockaddr_in is the sockaddr the socket API takes for AF_INET.
-    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        close(s);
-        return -1;
-    }
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-bool port_open(int port) {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    // SAFETY: as above.
-    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(s);
-    return ok;
-}
-
-struct RegistrySetup {
-    bool tls = false;
-    bool htpasswd = false;
-};
-
 class RegistryTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        for (const char* t : kTools)
-            if (access(t, X_OK) != 0) GTEST_SKIP() << t << " is missing (packaging/deps.sh installs it)";
+        if (auto t = LocalRegistry::missing_tool(); !t.empty())
+            GTEST_SKIP() << t << " is missing (packaging/deps.sh installs it)";
         char tmpl[] = "/tmp/hull-registry-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
-        write_text(dir_ / "policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
+        registry_ = std::make_unique<LocalRegistry>(dir_);
     }
 
     void TearDown() override {
-        stop_registry();
+        registry_.reset();
         if (!dir_.empty()) fs::remove_all(dir_);
     }
 
-    void start_registry(RegistrySetup setup) {
+    void start_registry(RegistryConfig setup) {
         setup_ = setup;
-        port_ = free_port();
-        ASSERT_GT(port_, 0);
-        std::string cfg = "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                          "storage:\n  filesystem:\n    rootdirectory: " +
-                          (dir_ / "storage").string() + "\nhttp:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n";
-        if (setup.tls) {
-            auto r = run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                                  "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                                  (dir_ / "key.pem").string(), "-out", (dir_ / "cert.pem").string()});
-            ASSERT_TRUE(r.ok()) << r.describe();
-            cfg += "  tls:\n    certificate: " + (dir_ / "cert.pem").string() + "\n    key: " + (dir_ / "key.pem").string() + "\n";
-        }
-        if (setup.htpasswd) {
-            auto r = run_process({"/usr/bin/htpasswd", "-Bbn", "alice", "s3cret"});
-            ASSERT_TRUE(r.ok()) << r.describe();
-            write_text(dir_ / "htpasswd", r.out);
-            cfg += "auth:\n  htpasswd:\n    realm: hull-test\n    path: " + (dir_ / "htpasswd").string() + "\n";
-        }
-        write_text(dir_ / "config.yml", cfg);
-
-        pid_t pid = fork();
-        ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-            int log = open((dir_ / "registry.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            dup2(log, 2);
-            execl("/usr/bin/docker-registry", "docker-registry", "serve", (dir_ / "config.yml").c_str(), nullptr);
-            _exit(127);
-        }
-        registry_pid_ = pid;
-        bool up = poll_until([&] { return port_open(port_); }, 20s);
-        ASSERT_TRUE(up) << "docker-registry did not listen on 127.0.0.1:" << port_ << ": "
-                        << read_text(dir_ / "registry.log");
+        registry_->start(setup);
+        host_ = registry_->host();
     }
 
-    void stop_registry() {
-        if (registry_pid_ <= 0) return;
-        kill(registry_pid_, SIGTERM);
-        int st;
-        waitpid(registry_pid_, &st, 0);
-        registry_pid_ = -1;
-    }
-
-    std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+    std::string host() const { return host_; }
 
     // Builds a layout and pushes it as host/name:v1.
     void push(const std::string& name, const std::string& kind) {
-        fs::path layout = dir_ / ("layout-" + kind);
-        if (!fs::exists(layout)) {
-            auto r = run_process({"/usr/bin/python3", std::string(HULL_SOURCE_DIR) + "/tests/registry/make-layout.py",
-                                  layout.string(), "v1", kind});
-            EXPECT_TRUE(r.ok()) << r.describe();
-        }
-        std::vector<std::string> argv = {"/usr/bin/skopeo", "--policy", (dir_ / "policy.json").string(), "copy", "-q",
-                                         "--dest-tls-verify=false"};
-        if (kind == "multi") argv.push_back("--all");
-        if (setup_.htpasswd) {
-            argv.push_back("--dest-creds");
-            argv.push_back("alice:s3cret");
-        }
-        argv.push_back("oci:" + layout.string() + ":v1");
-        argv.push_back("docker://" + host() + "/" + name + ":v1");
-        RunOptions opts;
-        opts.timeout = 120s;
-        // skopeo must not pick up the host's own credentials.
-        opts.env = {"REGISTRY_AUTH_FILE=" + (dir_ / "skopeo-auth.json").string()};
-        auto r = run_process(argv, opts);
-        ASSERT_TRUE(r.ok()) << r.describe();
+        fs::path layout = registry_->make_layout(kind);
+        registry_->push(layout, "v1", name, kind == "multi");
     }
 
     img::RegistryOptions options() const {
@@ -175,7 +77,7 @@ protected:
         o.auth_files = img::AuthFiles{{(dir_ / "auth.json").string()}};
         o.certs_dir = (dir_ / "certs.d").string();
         if (!setup_.tls) o.insecure_registries = {host()};
-        else o.ca_file = (dir_ / "cert.pem").string();
+        else o.ca_file = registry_->cert().string();
         return o;
     }
 
@@ -214,9 +116,9 @@ protected:
     }
 
     fs::path dir_;
-    RegistrySetup setup_;
-    int port_ = -1;
-    pid_t registry_pid_ = -1;
+    std::unique_ptr<LocalRegistry> registry_;
+    RegistryConfig setup_;
+    std::string host_;
     img::ResolvedImage resolved_;
 };
 
@@ -295,7 +197,7 @@ TEST_F(RegistryTest, TamperedBlobIsRejectedAndNothingIsLeft) {
     auto reg = img::Registry::open(ref("hull/single"), options()).value();
     auto resolved = reg->resolve(ref("hull/single")).value();
     const auto& big = resolved.parsed.layers[1];
-    fs::path data = dir_ / "storage/docker/registry/v2/blobs/sha256" / big.digest.hex.substr(0, 2) / big.digest.hex / "data";
+    fs::path data = registry_->blob_data(big.digest.hex);
     ASSERT_TRUE(fs::exists(data));
     {
         std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
@@ -346,7 +248,7 @@ TEST_F(RegistryTest, TlsWithSelfSignedCertificate) {
     // podman's place for a registry's CA: certs.d/<host:port>/ca.crt.
     fs::remove_all(out_dir());
     fs::create_directories(dir_ / "certs.d" / host());
-    fs::copy_file(dir_ / "cert.pem", dir_ / "certs.d" / host() / "ca.crt");
+    fs::copy_file(registry_->cert(), dir_ / "certs.d" / host() / "ca.crt");
     auto via_certs_d = pull(ref("hull/single"), untrusting);
     ASSERT_TRUE(via_certs_d) << via_certs_d.error().message();
     expect_verified(*via_certs_d);
@@ -406,7 +308,7 @@ TEST_F(RegistryTest, BasicAuthFromAuthFile) {
 }
 
 TEST_F(RegistryTest, UnreachableRegistryIsAClearError) {
-    port_ = free_port();  // nothing listens there
+    host_ = "127.0.0.1:" + std::to_string(free_loopback_port());  // nothing listens there
     auto opts = options();
     opts.attempts = 2;
     auto r = pull(ref("hull/single"), opts);
