@@ -3,6 +3,7 @@
 
 #include "cgroups/stats_parse.hpp"
 #include "common/strings.hpp"
+#include "common/units.hpp"
 
 #include <dirent.h>
 
@@ -259,15 +260,7 @@ std::optional<std::string> hugepage_size_name(std::string_view name) {
     if (!kb || *kb == 0) return std::nullopt;
     // runc formats the byte size with 1024-based units and %g ("2MB", "1GB", "64KB").
     static const char* const kUnits[] = {"B", "KB", "MB", "GB", "TB", "PB"};
-    double size = static_cast<double>(*kb) * 1024;
-    size_t unit = 0;
-    while (size >= 1024 && unit + 1 < std::size(kUnits)) {
-        size /= 1024;
-        ++unit;
-    }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%g%s", size, kUnits[unit]);
-    return std::string(buf);
+    return custom_size("%g%s", static_cast<double>(*kb) * 1024, 1024, kUnits);
 }
 
 std::vector<std::string> hugepage_sizes(const std::string& sysfs_dir) {

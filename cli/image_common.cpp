@@ -1,6 +1,7 @@
 #include "cli/image_common.hpp"
 
 #include "common/strings.hpp"
+#include "common/units.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,16 +27,8 @@ Result<images::Store> open_store(const std::string& root) {
 
 std::string human_size(int64_t bytes) {
     static const char* const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = static_cast<double>(bytes < 0 ? 0 : bytes);
-    size_t u = 0;
-    while (v >= 1000 && u + 1 < std::size(units)) {
-        v /= 1000;
-        ++u;
-    }
     // Four significant digits, trailing zeros dropped: Go's %.4g.
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g %s", v, units[u]);
-    return buf;
+    return custom_size("%.4g %s", static_cast<double>(bytes < 0 ? 0 : bytes), 1000, units);
 }
 
 std::string human_age(int64_t seconds) {

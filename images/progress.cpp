@@ -1,6 +1,7 @@
 #include "images/progress.hpp"
 
 #include "common/strings.hpp"
+#include "common/units.hpp"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -16,16 +17,8 @@ std::string format_size(int64_t bytes) {
     if (bytes < 0) return "?";
     if (bytes < 1024) return cat(bytes, "B");
     static const char* const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = static_cast<double>(bytes) / 1024;
-    size_t u = 0;
     // Round first, so 1023.96KiB reads "1.0MiB" rather than "1024.0KiB".
-    while (v >= 1023.95 && u + 1 < std::size(units)) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%s", v, units[u]);
-    return buf;
+    return custom_size("%.1f%s", static_cast<double>(bytes) / 1024, 1024, units, 1023.95);
 }
 
 std::string short_digest(std::string_view digest) {
