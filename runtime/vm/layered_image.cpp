@@ -3,6 +3,7 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
+#include "runtime/vm/host_tools.hpp"
 #include "runtime/vm/rootfs_image.hpp"
 
 #include <fcntl.h>
@@ -20,28 +21,10 @@
 namespace hull::vm {
 namespace {
 
+using detail::Fnv64;
+
 // Bumped whenever the mkfs.erofs options below change (they match rootfs_image.cpp's).
 constexpr std::string_view kFormat = "erofs-layers-v1";
-
-struct Fnv64 {
-    std::uint64_t h = 14695981039346656037ull;
-    void add(const void* data, std::size_t n) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    }
-    void add(std::string_view s) {
-        add(s.data(), s.size());
-        add("\0", 1);
-    }
-    template <typename T>
-    void add_num(T v) { add(&v, sizeof v); }
-};
-
-std::string find_mkfs() {
-    for (const char* p : {"/usr/bin/mkfs.erofs", "/usr/sbin/mkfs.erofs", "/sbin/mkfs.erofs", "/bin/mkfs.erofs"})
-        if (::access(p, X_OK) == 0) return p;
-    return {};
-}
 
 // The child: its own mount namespace, the overlay (or the one layer, bound) read-only on `mnt`,
 // then mkfs.erofs. Reports a failed step on `err_fd` before exiting 125.
@@ -78,8 +61,8 @@ std::string find_mkfs() {
 
 Result<std::string> layers_image(std::span<const std::string> lowers, const std::string& work_dir) {
     if (lowers.empty()) return fail_msg("an overlay root needs at least one layer");
-    std::string mkfs = find_mkfs();
-    if (mkfs.empty())
+    auto mkfs = detail::find_tool("mkfs.erofs");
+    if (!mkfs)
         return fail_msg("the rootfs image for vm isolation needs mkfs.erofs (Debian package erofs-utils): not found");
     Fnv64 h;
     h.add(kFormat);
@@ -101,8 +84,7 @@ Result<std::string> layers_image(std::span<const std::string> lowers, const std:
     }
     if (real.size() > 1 && join(real, ":").size() + 10 >= 4096)
         return fail_msg(cat("vm isolation of ", real.size(), " layers: the overlay's lowerdir option passes a page"));
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.h));
+    std::string hex = h.hex();
     std::string dir = image_cache_dir();
     std::string image = cat(dir, "/layers-", hex, ".erofs");
     if (fs::exists(image)) return image;
@@ -122,24 +104,15 @@ Result<std::string> layers_image(std::span<const std::string> lowers, const std:
         ::rmdir(mnt.c_str());
         return fail_sys("fork");
     }
-    if (pid == 0) build_in_child(real, mnt, mkfs, tmp, wr.get());
+    if (pid == 0) build_in_child(real, mnt, *mkfs, tmp, wr.get());
     wr.reset();
-    std::string output;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
-    }
+    std::string last = detail::last_line(detail::read_output(rd.get()));
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     ::rmdir(mnt.c_str());
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         ::unlink(tmp.c_str());
-        while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
-        auto nl = output.rfind('\n');
-        std::string last = nl == std::string::npos ? output : output.substr(nl + 1);
         return fail_msg(cat("the rootfs image of ", real.size(), " layers: ",
                             last.empty() ? cat("mkfs.erofs failed (status ", status, ")") : last));
     }

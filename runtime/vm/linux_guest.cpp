@@ -3,13 +3,13 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
+#include "runtime/vm/host_tools.hpp"
 #include "runtime/vm/oci.hpp"
 #include "runtime/vm/rootfs_image.hpp"
 
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +19,8 @@
 
 namespace hull::vm {
 namespace {
+
+using detail::Fnv64;
 
 // Bumped whenever the machine part's layout changes, so cached archives are not reused.
 constexpr std::string_view kInitramfsFormat = "initramfs-v1";
@@ -30,25 +32,6 @@ constexpr std::string_view kInitramfsFormat = "initramfs-v1";
 const std::vector<std::string> kRootModules = {"virtio_mmio", "virtio_blk", "crc32c_generic", "erofs", "overlay"};
 const std::vector<std::string> kWritableModules = {"ext4"};
 const std::vector<std::string> kOptionalModules = {"crc32c_generic"};
-
-struct Fnv64 {
-    std::uint64_t h = 14695981039346656037ull;
-    void add(const void* data, std::size_t n) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    }
-    void add(std::string_view s) {
-        add(s.data(), s.size());
-        add("\0", 1);
-    }
-    template <typename T>
-    void add_num(T v) { add(&v, sizeof v); }
-    std::string hex() const {
-        char buf[17];
-        std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-        return buf;
-    }
-};
 
 // A file's identity for the cache key: a replaced or rebuilt file changes its inode, size or
 // mtime, as make and rsync trust.
@@ -80,46 +63,6 @@ std::string normalize(std::string_view name) {
     for (auto& c : s)
         if (c == '-') c = '_';
     return s;
-}
-
-// Runs a host tool with stdin from /dev/null; on failure the error carries its last line.
-Status run_tool(const std::vector<std::string>& args) {
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0) return fail_sys("pipe");
-    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_sys(cat("fork ", args[0]));
-    if (pid == 0) {
-        int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (devnull >= 0) ::dup2(devnull, 0);
-        ::dup2(wr.get(), 1);
-        ::dup2(wr.get(), 2);
-        char* envp[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), const_cast<char*>("LC_ALL=C"), nullptr};
-        ::execve(argv[0], argv.data(), envp);
-        ::_exit(127);
-    }
-    wr.reset();
-    std::string output;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(rd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
-    auto nl = output.rfind('\n');
-    std::string last = nl == std::string::npos ? output : output.substr(nl + 1);
-    return fail_msg(cat(args[0], " failed (",
-                        WIFEXITED(status) ? cat("exit ", WEXITSTATUS(status)) : cat("signal ", WTERMSIG(status)),
-                        last.empty() ? ")" : cat("): ", last)));
 }
 
 // The machine part of the initrd (see the header), from the cache or built into it.
@@ -181,12 +124,6 @@ Status append_file(int dst, const std::string& src) {
         if (n == 0) return {};
         HULL_TRY(fs::write_fd(FdRef(dst), std::string_view(buf, static_cast<std::size_t>(n))));
     }
-}
-
-std::string find_tool(std::initializer_list<const char*> paths) {
-    for (const char* p : paths)
-        if (::access(p, X_OK) == 0) return p;
-    return {};
 }
 
 }  // namespace
@@ -373,15 +310,16 @@ Result<LinuxGuest> plan_linux_guest(const oci::Spec& spec, const std::string& st
 }
 
 Status format_writable_disk(const std::string& path) {
-    std::string mkfs = find_tool({"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4", "/usr/bin/mkfs.ext4"});
-    if (mkfs.empty())
+    auto mkfs = detail::find_tool("mkfs.ext4");
+    if (!mkfs)
         return fail_msg("a writable root for a linux vm needs mkfs.ext4 (Debian package e2fsprogs): not found "
                         "(or set root.readonly)");
     // No journal: the disk is thrown away with the container, so a crash has nothing to
     // recover. The guest mounts it with noinit_itable, so the lazily initialised inode tables
     // cost no writes.
-    return run_tool({mkfs, "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard,root_owner=0:0", "-m",
-                     "0", path});
+    return detail::run_tool({*mkfs, "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard,root_owner=0:0",
+                             "-m", "0", path},
+                            *mkfs);
 }
 
 }  // namespace hull::vm

@@ -3,11 +3,11 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
+#include "runtime/vm/host_tools.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,22 +18,10 @@
 namespace hull::vm {
 namespace {
 
+using detail::Fnv64;
+
 // Bumped whenever the mkfs.erofs options below change, so old images are not reused.
 constexpr std::string_view kImageFormat = "erofs-v1";
-
-struct Fnv64 {
-    std::uint64_t h = 14695981039346656037ull;
-    void add(const void* data, std::size_t n) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    }
-    void add(std::string_view s) {
-        add(s.data(), s.size());
-        add("\0", 1);  // so "ab"+"c" and "a"+"bc" differ
-    }
-    template <typename T>
-    void add_num(T v) { add(&v, sizeof v); }
-};
 
 Status hash_tree(int dirfd, const std::string& rel, Fnv64& h) {
     int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -90,55 +78,6 @@ Status hash_tree(int dirfd, const std::string& rel, Fnv64& h) {
     return result;
 }
 
-// The mkfs.erofs binary: Debian installs it in /usr/bin; hull does not trust $PATH for it.
-std::string find_mkfs() {
-    for (const char* p : {"/usr/bin/mkfs.erofs", "/usr/sbin/mkfs.erofs", "/sbin/mkfs.erofs", "/bin/mkfs.erofs"})
-        if (::access(p, X_OK) == 0) return p;
-    return {};
-}
-
-// Runs mkfs.erofs; on failure the error carries its last line of output.
-Status run_mkfs(const std::string& mkfs, const std::string& out, const std::string& rootfs) {
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0) return fail_sys("pipe");
-    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    // -T0: the image does not depend on when it was built. -x-1: no xattrs (the guest gets
-    // none of the host's security labels).
-    std::vector<std::string> args = {mkfs, "--quiet", "-T0", "-x-1", out, rootfs};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_sys("fork mkfs.erofs");
-    if (pid == 0) {
-        int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (devnull >= 0) ::dup2(devnull, 0);
-        ::dup2(wr.get(), 1);
-        ::dup2(wr.get(), 2);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    wr.reset();
-    std::string output;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(rd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (output.size() < 65536) output.append(buf, static_cast<std::size_t>(n));
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
-    auto nl = output.rfind('\n');
-    std::string last = nl == std::string::npos ? output : output.substr(nl + 1);
-    return fail_msg(cat("mkfs.erofs ", q(rootfs), " failed (",
-                        WIFEXITED(status) ? cat("exit ", WEXITSTATUS(status)) : cat("signal ", WTERMSIG(status)),
-                        last.empty() ? ")" : cat("): ", last)));
-}
-
 }  // namespace
 
 std::string image_cache_dir() {
@@ -151,14 +90,12 @@ Result<std::string> rootfs_key(const std::string& rootfs) {
     Fnv64 h;
     h.add(kImageFormat);
     HULL_TRY_CTX(hash_tree(root.get(), "", h), cat("hash rootfs ", q(rootfs)));
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.h));
-    return std::string(hex);
+    return h.hex();
 }
 
 Result<std::string> rootfs_image(const std::string& rootfs) {
-    std::string mkfs = find_mkfs();
-    if (mkfs.empty())
+    auto mkfs = detail::find_tool("mkfs.erofs");
+    if (!mkfs)
         return fail_msg("the rootfs image for vm isolation needs mkfs.erofs (Debian package erofs-utils): not found");
     std::string key = HULL_TRY(rootfs_key(rootfs));
     std::string dir = image_cache_dir();
@@ -166,7 +103,9 @@ Result<std::string> rootfs_image(const std::string& rootfs) {
     if (fs::exists(image)) return image;
     HULL_TRY_CTX(fs::mkdir_p(dir, 0700), "image cache");
     std::string tmp = cat(image, ".tmp.", ::getpid());
-    auto built = run_mkfs(mkfs, tmp, rootfs);
+    // -T0: the image does not depend on when it was built. -x-1: no xattrs (the guest gets
+    // none of the host's security labels).
+    auto built = detail::run_tool({*mkfs, "--quiet", "-T0", "-x-1", tmp, rootfs}, cat("mkfs.erofs ", q(rootfs)));
     if (!built) {
         ::unlink(tmp.c_str());
         return fail(std::move(built.error()));
