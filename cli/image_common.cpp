@@ -20,10 +20,12 @@ void add_store_option(CLI::App& app, std::string& root) {
         ->type_name("DIR");
 }
 
-Result<images::Store> open_store(const std::string& root) {
+Result<std::string> store_root_path(const std::string& root) {
     if (root.empty()) return fail_msg("--store must not be empty");
-    return images::Store::open(absolute(root));
+    return absolute(root);
 }
+
+Result<images::Store> open_store(const std::string& root) { return images::Store::open(HULL_TRY(store_root_path(root))); }
 
 std::string human_size(int64_t bytes) {
     static const char* const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};

@@ -14,7 +14,9 @@ namespace hull::cli {
 std::string default_store_root();
 // Adds --store DIR, bound to `root` (which starts as default_store_root()).
 void add_store_option(CLI::App& app, std::string& root);
-// Opens the store at `root` made absolute.
+// `root` made absolute; fails when --store was given empty.
+Result<std::string> store_root_path(const std::string& root);
+// Opens the store at store_root_path(root).
 Result<images::Store> open_store(const std::string& root);
 
 // podman's (go-units HumanSizeWithPrecision) decimal sizes: "1.46 MB", "867 kB", "12 B".

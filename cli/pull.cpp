@@ -30,8 +30,7 @@ Action setup(CLI::App& app) {
     app.add_flag("-q,--quiet", f->opts.quiet, "no progress; print only the image ID");
     return [f](Context& ctx) -> Result<int> {
         HULL_TRY(check_args(ctx, 1, ArgCheck::exact));
-        if (f->store.empty()) return fail_msg("--store must not be empty");
-        f->opts.store_root = absolute(f->store);
+        f->opts.store_root = HULL_TRY(store_root_path(f->store));
         if (!f->opts.authfile.empty()) f->opts.authfile = absolute(f->opts.authfile);
         if (!f->opts.cert_dir.empty()) f->opts.cert_dir = absolute(f->opts.cert_dir);
         const images::ImageRecord rec = HULL_TRY(images::pull_image(ctx.args[0], f->opts));
