@@ -35,6 +35,14 @@ namespace hull::images {
 
 namespace {
 
+// A user.* xattr the store's filesystem cannot hold (tmpfs before Linux 6.6) is left out, as
+// docker and containers/storage leave out what their storage cannot keep; anything else that
+// cannot be set (security.capability, trusted.*) fails the layer. Call right after the failed
+// set, while errno is its.
+bool unsupported_user_xattr(std::string_view name) {
+    return errno == EOPNOTSUPP && name.starts_with("user.");
+}
+
 constexpr size_t kBlock = 128 * 1024;
 
 struct ArchiveDeleter {
@@ -389,7 +397,7 @@ Status Unpacker::metadata(struct archive_entry* e, int pfd, const std::string& b
                 std::string p = cat("/proc/self/fd/", pfd, "/", base);
                 r = ::lsetxattr(p.c_str(), name, value, size, 0);
             }
-            if (r < 0) return fail_sys(cat("set xattr ", q(name)));
+            if (r < 0 && !unsupported_user_xattr(name)) return fail_sys(cat("set xattr ", q(name)));
         }
     }
     if (type == S_IFDIR) return {};  // mode and times once its children are written
@@ -622,7 +630,8 @@ Status copy_xattrs(int from, int to) {
         if (name.starts_with("trusted.overlay.")) continue;  // the lower layer's own merge state
         ssize_t vn = ::fgetxattr(from, name.c_str(), value.data(), value.size());
         if (vn < 0) return fail_sys(cat("get xattr ", q(name)));
-        if (::fsetxattr(to, name.c_str(), value.data(), static_cast<size_t>(vn), 0) < 0)
+        if (::fsetxattr(to, name.c_str(), value.data(), static_cast<size_t>(vn), 0) < 0 &&
+            !unsupported_user_xattr(name))
             return fail_sys(cat("set xattr ", q(name)));
     }
     return {};

@@ -343,7 +343,17 @@ enum class NewApi { mounted, unsupported };
 // fsopen + one `lowerdir+` per layer + fsmount + move_mount (Linux >= 6.8).
 Result<NewApi> mount_new_api(const OverlayPlan& p, const Scratch& s, const std::string& rootfs) {
     UniqueFd fsfd(sys::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (!fsfd && errno == ENOSYS) return NewApi::unsupported;  // before Linux 5.2
     if (!fsfd) return fail_sys("fsopen overlay");
+    {
+        // Before Linux 6.5 overlayfs had no parameter parser of its own: the kernel's legacy
+        // context takes any key into an option string that fails only at create, with a bare
+        // EINVAL (Debian 12's 6.1). A made-up flag on a throwaway context tells them apart: an
+        // overlay with its own parser refuses it, the legacy context takes it.
+        UniqueFd probe(sys::fsopen("overlay", FSOPEN_CLOEXEC));
+        if (probe && sys::fsconfig(probe.get(), FSCONFIG_SET_FLAG, "hull-probe", nullptr, 0) == 0)
+            return NewApi::unsupported;
+    }
     if (sys::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, "source", "overlay", 0) < 0)
         return fs_fail(fsfd, "configure the overlay");
     std::vector<UniqueFd> held;
