@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.hpp"
+#include "vm_support.hpp"
 
 namespace hull::itest {
 namespace {
@@ -222,18 +223,7 @@ std::optional<std::string> fetch_kernel(const char* what, std::string& why) {
 }
 
 const std::optional<std::string>& linux_vm_unavailable() {
-    static const std::optional<std::string> reason = []() -> std::optional<std::string> {
-        if (runtime_is_runc()) return "runc has no vm isolation";
-        if (geteuid() != 0) return "needs root (for /dev/kvm, cgroups and namespaces)";
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd < 0) return std::string("no usable /dev/kvm: ") + strerror(errno);
-        close(fd);
-        if (access("/usr/bin/mkfs.erofs", X_OK) != 0 && access("/usr/sbin/mkfs.erofs", X_OK) != 0)
-            return "no mkfs.erofs (Debian package erofs-utils)";
-        if (access("/usr/sbin/mkfs.ext4", X_OK) != 0 && access("/sbin/mkfs.ext4", X_OK) != 0)
-            return "no mkfs.ext4 (Debian package e2fsprogs)";
-        return std::nullopt;
-    }();
+    static const std::optional<std::string> reason = vm_unavailable_reason(true);
     return reason;
 }
 

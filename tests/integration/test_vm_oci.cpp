@@ -21,6 +21,7 @@
 
 #include "console.hpp"
 #include "harness.hpp"
+#include "vm_support.hpp"
 
 namespace hull::itest {
 namespace {
@@ -28,16 +29,7 @@ namespace {
 const std::string kTag = "hull-test-guest: ";
 
 const std::optional<std::string>& vm_oci_unavailable() {
-    static const std::optional<std::string> reason = []() -> std::optional<std::string> {
-        if (runtime_is_runc()) return "runc has no vm isolation";
-        if (geteuid() != 0) return "needs root (for /dev/kvm, cgroups and namespaces)";
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd < 0) return std::string("no usable /dev/kvm: ") + strerror(errno);
-        close(fd);
-        if (access("/usr/bin/mkfs.erofs", X_OK) != 0 && access("/usr/sbin/mkfs.erofs", X_OK) != 0)
-            return "no mkfs.erofs (Debian package erofs-utils)";
-        return std::nullopt;
-    }();
+    static const std::optional<std::string> reason = vm_unavailable_reason(false);
     return reason;
 }
 
