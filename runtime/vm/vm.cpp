@@ -331,6 +331,22 @@ Result<Vm> Vm::create(const VmConfig& config) {
     s.vm_fd = UniqueFd(kvm_ioctl(s.kvm.fd(), KVM_CREATE_VM, 0UL));
     if (!s.vm_fd) return fail_sys("KVM_CREATE_VM");
     const int vm = s.vm_fd.get();
+    // Guest RAM goes in first. Registering a memory slot waits for an SRCU grace period once
+    // the VM has slots of its own (the TSS, identity map and APIC pages that the calls below
+    // add): 4-11 ms on a nested host, against 0.05-0.15 ms for a VM that has none yet.
+    s.ram = HULL_TRY(GuestRam::create(config.memory));
+    const GuestMemory& mem = s.ram.memory();
+    for (std::uint32_t slot = 0; slot < mem.regions().size(); ++slot) {
+        const GuestMemory::Region& r = mem.regions()[slot];
+        kvm_userspace_memory_region region{};
+        region.slot = slot;
+        region.guest_phys_addr = r.gpa;
+        region.memory_size = r.size;
+        // SAFETY: the host address of guest RAM, passed to KVM as the integer the ABI wants.
+        region.userspace_addr = reinterpret_cast<std::uint64_t>(r.host);
+        if (kvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0)
+            return fail_sys(cat("KVM_SET_USER_MEMORY_REGION for ", hex(r.gpa), "+", hex(r.size)));
+    }
     // Intel's VMX wants these pages for real-mode emulation; put them in the MMIO hole's top.
     if (kvm_ioctl(vm, KVM_SET_TSS_ADDR, static_cast<unsigned long>(x86::kTssAddr)) != 0) return fail_sys("KVM_SET_TSS_ADDR");
     std::uint64_t identity = x86::kIdentityMapAddr;
@@ -339,28 +355,6 @@ Result<Vm> Vm::create(const VmConfig& config) {
     kvm_pit_config pit{};
     pit.flags = KVM_PIT_SPEAKER_DUMMY;
     if (kvm_ioctl(vm, KVM_CREATE_PIT2, &pit) != 0) return fail_sys("KVM_CREATE_PIT2");
-
-    s.ram = HULL_TRY(GuestRam::create(config.memory));
-    const GuestMemory& mem = s.ram.memory();
-    // Registering a memory slot waits for an SRCU grace period, milliseconds on a nested host
-    // and most of the time to first output; it overlaps with loading the kernel and creating
-    // the vCPUs, which need only the host mapping and the VM. jthread joins on every return.
-    Status slots_status;
-    std::jthread slots([&slots_status, &mem, vm] {
-        for (std::uint32_t slot = 0; slot < mem.regions().size(); ++slot) {
-            const GuestMemory::Region& r = mem.regions()[slot];
-            kvm_userspace_memory_region region{};
-            region.slot = slot;
-            region.guest_phys_addr = r.gpa;
-            region.memory_size = r.size;
-            // SAFETY: the host address of guest RAM, passed to KVM as the integer the ABI wants.
-            region.userspace_addr = reinterpret_cast<std::uint64_t>(r.host);
-            if (kvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0) {
-                slots_status = fail_sys(cat("KVM_SET_USER_MEMORY_REGION for ", hex(r.gpa), "+", hex(r.size)));
-                return;
-            }
-        }
-    });
 
     // Kernel, initrd, command line, then the tables that describe the machine.
     HULL_TRY_CTX(x86::load_kernel(kernel_reader, image, mem), cat("kernel ", q(config.kernel)));
@@ -406,8 +400,6 @@ Result<Vm> Vm::create(const VmConfig& config) {
     }
     s.ended_fd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!s.ended_fd) return fail_sys("eventfd for the vm's end");
-    slots.join();
-    HULL_TRY(std::move(slots_status));
     return machine;
 }
 
