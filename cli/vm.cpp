@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -48,34 +49,37 @@ private:
 
 const vm::StopSource* g_stop = nullptr;
 
-void on_stop_signal(int sig) {
-    if (g_stop) g_stop->request_stop(128 + sig);
+void on_signal(int sig) {
+    if (g_stop) g_stop->forward_signal(sig);
 }
 
-// SIGTERM and SIGINT stop the VM for as long as it runs; the previous handlers return after.
-class StopSignals {
+// The signals a guest may hear, for as long as the VM runs; the previous handlers return after.
+// Until the guest says it listens (kReady on the control channel), SIGTERM, SIGINT, SIGHUP and
+// SIGQUIT stop the VM and the others are dropped; after, each goes to the guest
+// (StopSource::forward_signal), and only SIGKILL ends a guest that does not exit.
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+class GuestSignals {
 public:
-    explicit StopSignals(const vm::StopSource& stop) {
+    explicit GuestSignals(const vm::StopSource& stop) {
         g_stop = &stop;
         struct sigaction sa{};
-        sa.sa_handler = on_stop_signal;
+        sa.sa_handler = on_signal;
         sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGTERM, &sa, &old_term_);
-        ::sigaction(SIGINT, &sa, &old_int_);
+        for (std::size_t i = 0; i < std::size(kForwarded); ++i) ::sigaction(kForwarded[i], &sa, &old_[i]);
         sa.sa_handler = SIG_IGN;  // a closed stdout loses guest output; it must not kill the VMM
         ::sigaction(SIGPIPE, &sa, &old_pipe_);
     }
-    ~StopSignals() {
-        ::sigaction(SIGTERM, &old_term_, nullptr);
-        ::sigaction(SIGINT, &old_int_, nullptr);
+    ~GuestSignals() {
+        for (std::size_t i = 0; i < std::size(kForwarded); ++i) ::sigaction(kForwarded[i], &old_[i], nullptr);
         ::sigaction(SIGPIPE, &old_pipe_, nullptr);
         g_stop = nullptr;
     }
-    StopSignals(const StopSignals&) = delete;
-    StopSignals& operator=(const StopSignals&) = delete;
+    GuestSignals(const GuestSignals&) = delete;
+    GuestSignals& operator=(const GuestSignals&) = delete;
 
 private:
-    struct sigaction old_term_{}, old_int_{}, old_pipe_{};
+    struct sigaction old_[std::size(kForwarded)]{}, old_pipe_{};
 };
 
 Result<vm::VmConfig> to_config(const VmFlags& f) {
@@ -122,7 +126,7 @@ Action setup(CLI::App& app) {
         const vm::VmConfig config = HULL_TRY_CTX(to_config(*f), "vm");
         vm::Vm machine = HULL_TRY_CTX(vm::Vm::create(config), "vm");
         const vm::StopSource stop = HULL_TRY_CTX(vm::StopSource::create(), "vm");
-        const StopSignals signals(stop);
+        const GuestSignals signals(stop);
         const RawTerminal terminal;
         return HULL_TRY_CTX(machine.run(&stop), "vm");
     };
@@ -136,15 +140,22 @@ extern const Command vm_command{
     "run --kernel FILE [--initrd FILE] [--cmdline STR] [--memory SIZE] [--cpus N] [--disk FILE[:ro]]... "
     "[--timeout SECONDS]",
     "Boots the kernel with COM1 (8250 UART) on stdin/stdout and, in this order, a virtio-mmio\n"
-    "virtio-blk device per --disk and a virtio-console writing to stdout, each declared on the\n"
-    "kernel command line (virtio_mmio.device=4K@0xd0000000:5, ...) and in ACPI.\n\n"
+    "virtio-blk device per --disk, a virtio-console writing to stdout and a second one, the\n"
+    "control channel (signals and window sizes for the guest), each declared on the kernel\n"
+    "command line (virtio_mmio.device=4K@0xd0000000:5, ...) and in ACPI.\n\n"
+    "SIGNALS:\n"
+    "   Until the guest says on the control channel that it listens, SIGTERM, SIGINT, SIGHUP\n"
+    "   and SIGQUIT stop the VM (exit 128 + the signal) and SIGUSR1, SIGUSR2, SIGWINCH are\n"
+    "   dropped. After, all seven go to the guest (SIGWINCH with the terminal's size) and the\n"
+    "   VM ends when the guest does; SIGKILL always ends hull.\n\n"
     "EXIT STATUS:\n"
     "   N     the guest wrote byte N to I/O port 0x501\n"
     "   0     the guest reset through the i8042 (0xfe to port 0x64) or powered off\n"
     "   1     hull or the guest failed: triple fault, KVM emulation error, an access to memory\n"
     "         that is neither RAM nor a device, --timeout expired, or bad input; one line on\n"
     "         stderr says which (with the guest's rip where known)\n"
-    "   130   SIGINT stopped the VM (143 for SIGTERM: 128 + the signal number)\n\n"
+    "   130   SIGINT stopped the VM before the guest listened for signals (143 for SIGTERM:\n"
+    "         128 + the signal number)\n\n"
     "Guest memory is an anonymous memfd: nothing is left behind, even after SIGKILL.",
     setup,
 };

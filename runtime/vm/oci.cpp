@@ -141,7 +141,8 @@ Status drop_privileges() {
 
 // What Vm::run and its threads call, and nothing else (Firecracker's VMM filter is the model):
 // KVM_RUN and the few vCPU/VM ioctls of the run loop, I/O on descriptors already open, thread
-// start and end, signals for the vCPU kick, memory management for thread stacks and malloc.
+// start and end, signals for the vCPU kick, memory management for thread stacks and malloc, and
+// TIOCGWINSZ for the terminal size the control channel sends the guest.
 // No open, no socket, no exec, no mount. Installed with TSYNC; threads started later inherit it.
 Status install_seccomp() {
     scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_KILL_PROCESS);
@@ -166,7 +167,7 @@ Status install_seccomp() {
         if (int r = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); r < 0)
             return fail(Error(-r, "seccomp_rule_add"));
     static const unsigned long ioctls[] = {KVM_RUN,      KVM_IRQ_LINE,  KVM_GET_REGS, KVM_SET_REGS,
-                                           KVM_GET_SREGS, KVM_SET_SREGS, TCGETS};
+                                           KVM_GET_SREGS, KVM_SET_SREGS, TCGETS,       TIOCGWINSZ};
     for (unsigned long req : ioctls)
         if (int r = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, req)); r < 0)
             return fail(Error(-r, "seccomp_rule_add ioctl"));
@@ -178,22 +179,25 @@ Status install_seccomp() {
 
 const StopSource* g_stop = nullptr;
 
-void on_stop_signal(int sig) {
-    if (g_stop) g_stop->request_stop(128 + sig);
+// Async-signal-safe: records the signal and writes the StopSource's eventfd.
+void on_guest_signal(int sig) {
+    if (g_stop) g_stop->forward_signal(sig);
 }
 
-// SIGTERM, SIGINT, SIGHUP and SIGQUIT stop the VM (exit 128 + signal); SIGKILL ends the VMM at
-// once. Signals a container's process would take for job control or notification (SIGUSR1/2,
-// SIGWINCH, SIGPIPE, SIGALRM, SIGTSTP/TTIN/TTOU) are ignored: the guest has no way to receive them.
+// SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are for the guest: once it
+// has said kReady on the control channel each becomes a kSignal message (StopSource::
+// forward_signal) and the VM ends when the guest does; before that the first four stop the VM
+// (exit 128 + signal) and the other three are dropped. SIGKILL ends the VMM at once. SIGPIPE,
+// SIGALRM and SIGTSTP/TTIN/TTOU are ignored: the VMM itself must not stop or die of them.
 Status install_signals(const StopSource& stop) {
     g_stop = &stop;
     struct sigaction sa{};
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop_signal;
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT})
+    sa.sa_handler = on_guest_signal;
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
         if (::sigaction(sig, &sa, nullptr) < 0) return fail_sys(cat("sigaction ", sig));
     sa.sa_handler = SIG_IGN;
-    for (int sig : {SIGUSR1, SIGUSR2, SIGWINCH, SIGPIPE, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU})
+    for (int sig : {SIGPIPE, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU})
         if (::sigaction(sig, &sa, nullptr) < 0) return fail_sys(cat("sigaction ", sig));
     return {};
 }

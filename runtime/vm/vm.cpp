@@ -1,10 +1,12 @@
 #include "runtime/vm/vm.hpp"
 
+#include "common/log.hpp"
 #include "common/strings.hpp"
 #include "runtime/vm/arch/x86_64/acpi.hpp"
 #include "runtime/vm/arch/x86_64/boot.hpp"
 #include "runtime/vm/arch/x86_64/cpu.hpp"
 #include "runtime/vm/arch/x86_64/layout.hpp"
+#include "runtime/vm/control_protocol.hpp"
 #include "runtime/vm/devices/i8042/i8042.hpp"
 #include "runtime/vm/devices/serial/uart.hpp"
 #include "runtime/vm/devices/virtio/blk.hpp"
@@ -20,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,6 +65,16 @@ Result<StopSource> StopSource::create() {
 void StopSource::request_stop(int status) const noexcept {
     int expected = -1;
     status_.compare_exchange_strong(expected, status);
+    wake();
+}
+
+void StopSource::forward_signal(int sig) const noexcept {
+    if (sig < 1 || sig > 64) return;
+    signals_.fetch_or(std::uint64_t{1} << (sig - 1));  // lock-free on x86-64, so fine in a handler
+    wake();
+}
+
+void StopSource::wake() const noexcept {
     const std::uint64_t one = 1;
     const int saved = errno;  // signal handlers must leave errno as they found it
     (void)!::write(fd_.get(), &one, sizeof one);
@@ -121,6 +134,15 @@ Result<OpenedFile> open_file(const std::string& path, int flags, const char* wha
     return f;
 }
 
+// The size of the terminal on `in` or else `out`; nullopt when neither is one.
+std::optional<winsize> terminal_size(int in, int out) {
+    for (int fd : {in, out}) {
+        winsize ws{};
+        if (fd >= 0 && ::ioctl(fd, TIOCGWINSZ, &ws) == 0) return ws;
+    }
+    return std::nullopt;
+}
+
 std::uint64_t now_ms() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -144,6 +166,10 @@ struct VmState {
     std::vector<std::unique_ptr<KvmIrqLine>> virtio_irqs;
     std::vector<std::unique_ptr<virtio::Device>> virtio_devices;
     std::vector<std::unique_ptr<virtio::Transport>> transports;
+    // The control channel: the last virtio device and its transport.
+    virtio::Console* control = nullptr;
+    virtio::Transport* control_transport = nullptr;
+    bool control_was_ready = false;  // what control_ready_check last saw
 
     // How the run ended: the first vCPU to finish decides.
     std::mutex end_mu;
@@ -167,6 +193,16 @@ struct VmState {
         const std::uint64_t one = 1;
         (void)!::write(ended_fd.get(), &one, sizeof one);
     }
+
+    // Host -> guest control messages; under dev_mu. False when not sent.
+    bool send_control_locked(std::span<const std::uint8_t> message);
+    bool send_window_size_locked(std::uint16_t rows, std::uint16_t cols);
+    bool send_signal_locked(int sig);
+    // After a guest write to the control channel: a guest that just said kReady hears the
+    // terminal's size at once. Under dev_mu.
+    void control_ready_check();
+    // A signal taken from the StopSource; false when it ended the VM.
+    bool host_signal(int sig);
 
     // One port access; false when it ended the VM.
     bool port_io(std::uint16_t port, std::uint8_t* data, std::uint32_t size, bool out);
@@ -215,13 +251,62 @@ bool VmState::mmio(const Vcpu& v, std::uint64_t addr, std::uint8_t* data, std::u
         const std::uint64_t index = (addr - base) / x86::kVirtioMmioSize;
         const std::uint64_t offset = (addr - base) % x86::kVirtioMmioSize;
         std::lock_guard lock(dev_mu);
-        if (write) transports[index]->write(offset, std::span<const std::uint8_t>(data, len));
-        else transports[index]->read(offset, std::span(data, len));
+        if (write) {
+            transports[index]->write(offset, std::span<const std::uint8_t>(data, len));
+            if (transports[index].get() == control_transport) control_ready_check();
+        } else {
+            transports[index]->read(offset, std::span(data, len));
+        }
         return true;
     }
     fail(Error::msg(cat("guest ", write ? "wrote to" : "read from", " ", hex(addr),
                         ", which is neither RAM nor a device ", where(v))));
     return false;
+}
+
+bool VmState::send_control_locked(std::span<const std::uint8_t> message) {
+    if (!control->guest_ready()) return false;
+    return control->send(message, *control_transport);
+}
+
+bool VmState::send_window_size_locked(std::uint16_t rows, std::uint16_t cols) {
+    const std::uint8_t m[] = {control::kWindowSize, 4,
+                              static_cast<std::uint8_t>(rows), static_cast<std::uint8_t>(rows >> 8),
+                              static_cast<std::uint8_t>(cols), static_cast<std::uint8_t>(cols >> 8)};
+    return send_control_locked(m);
+}
+
+bool VmState::send_signal_locked(int sig) {
+    if (sig < 1 || sig > 64) return false;
+    const std::uint8_t m[] = {control::kSignal, 1, static_cast<std::uint8_t>(sig)};
+    return send_control_locked(m);
+}
+
+void VmState::control_ready_check() {
+    const bool ready = control->guest_ready();
+    if (ready && !control_was_ready)
+        if (const auto ws = terminal_size(config.in_fd, config.out_fd)) send_window_size_locked(ws->ws_row, ws->ws_col);
+    control_was_ready = ready;
+}
+
+bool VmState::host_signal(int sig) {
+    {
+        std::lock_guard lock(dev_mu);
+        if (control->guest_ready()) {
+            // The size first, so a process that asks on SIGWINCH finds the new one.
+            if (sig == SIGWINCH)
+                if (const auto ws = terminal_size(config.in_fd, config.out_fd))
+                    send_window_size_locked(ws->ws_row, ws->ws_col);
+            send_signal_locked(sig);
+            return true;
+        }
+    }
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT) {
+        end(128 + sig);
+        return false;
+    }
+    log::debug(cat("vm: signal ", sig, " dropped: the guest has not said it listens for signals"));
+    return true;
 }
 
 void VmState::vcpu_loop(Vcpu& v) {
@@ -308,9 +393,10 @@ Result<Vm> Vm::create(const VmConfig& config) {
     if (config.memory < kMinMemory) return fail_msg(cat("guest memory of ", config.memory, " bytes is less than the minimum of 2 MiB"));
     if (config.memory % 4096) return fail_msg(cat("guest memory of ", config.memory, " bytes is not a multiple of 4 KiB"));
     if (config.cpus < 1 || config.cpus > kMaxCpus) return fail_msg(cat("vcpu count ", config.cpus, " is not between 1 and ", kMaxCpus));
-    const std::size_t n_virtio = config.disks.size() + 1;
+    // The disks, the output console and the control channel.
+    const std::size_t n_virtio = config.disks.size() + 2;
     if (n_virtio > x86::kMaxVirtioDevices)
-        return fail_msg(cat("too many disks: ", config.disks.size(), " (at most ", x86::kMaxVirtioDevices - 1, ")"));
+        return fail_msg(cat("too many disks: ", config.disks.size(), " (at most ", x86::kMaxVirtioDevices - 2, ")"));
 
     Vm machine;
     machine.s_ = std::make_unique<VmState>();
@@ -395,9 +481,13 @@ Result<Vm> Vm::create(const VmConfig& config) {
         if (i < disks.size())
             s.virtio_devices.push_back(std::make_unique<virtio::Block>(std::move(disks[i].fd), disks[i].size,
                                                                        config.disks[i].read_only, cat("hull-disk", i)));
-        else s.virtio_devices.push_back(std::make_unique<virtio::Console>(config.out_fd));
+        else if (i == disks.size()) s.virtio_devices.push_back(std::make_unique<virtio::Console>(config.out_fd));
+        else s.virtio_devices.push_back(std::make_unique<virtio::Console>(virtio::Console::kControl));
         s.transports.push_back(std::make_unique<virtio::Transport>(*s.virtio_devices.back(), mem, s.virtio_irqs.back().get()));
     }
+    // SAFETY: the last device was made just above as the control console.
+    s.control = static_cast<virtio::Console*>(s.virtio_devices.back().get());
+    s.control_transport = s.transports.back().get();
     s.ended_fd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!s.ended_fd) return fail_sys("eventfd for the vm's end");
     return machine;
@@ -438,8 +528,18 @@ bool VmState::control_loop(const StopSource* stop) {
         }
         if (fds[0].revents) break;
         if (stop && fds[1].revents) {
-            end(stop->status());
-            break;
+            std::uint64_t count;
+            (void)!::read(stop->fd(), &count, sizeof count);
+            if (stop->status() >= 0) {
+                end(stop->status());
+                break;
+            }
+            // Read after the eventfd was: a signal that comes in between wakes the next poll.
+            const std::uint64_t sigs = stop->take_signals();
+            bool go_on = true;
+            for (int sig = 1; sig <= 64 && go_on; ++sig)
+                if (sigs & (std::uint64_t{1} << (sig - 1))) go_on = host_signal(sig);
+            if (!go_on) break;
         }
         if (poll_input && fds[n - 1].revents) {
             std::uint8_t buf[Uart::kFifoSize];
@@ -496,6 +596,18 @@ Result<int> Vm::run(const StopSource* stop) {
     if (s.error) return fail(*s.error);
     return s.status;
 }
+
+bool Vm::send_signal(int sig) {
+    std::lock_guard lock(s_->dev_mu);
+    return s_->send_signal_locked(sig);
+}
+
+bool Vm::send_window_size(std::uint16_t rows, std::uint16_t cols) {
+    std::lock_guard lock(s_->dev_mu);
+    return s_->send_window_size_locked(rows, cols);
+}
+
+bool Vm::guest_ready() const { return s_->control->guest_ready(); }
 
 Result<int> run_vm(const VmConfig& config, const StopSource* stop) {
     Vm vm = HULL_TRY(Vm::create(config));

@@ -8,6 +8,8 @@
 //                    spin: loop forever with interrupts off
 //                    oom: write just past the end of RAM in the memory map
 //                    reset: i8042 reset (0xfe to port 0x64), a power-off for hull
+//                    signal: kReady on the control channel, wait for a kSignal message, exit
+//                            with 128 + its signal
 #include "guest.h"
 
 // hvm_start_info and hvm_memmap_table_entry from Xen's public/arch-x86/hvm/start_info.h.
@@ -300,6 +302,13 @@ void guest_main(uint64_t info, uint32_t proto) {
         outb(0x64, 0xfe);
         print(TAG "FAIL: the i8042 reset did not end the VM\n");
         guest_exit(GUEST_FAIL_STATUS);
+    }
+    if (streq(mode, "signal")) {
+        apic_init();
+        unsigned sig;
+        if (!virtio_wait_for_signal(cmdline, &sig)) guest_exit(GUEST_FAIL_STATUS);
+        print(TAG "got signal %u\n", sig);
+        guest_exit(128 + sig);
     }
     if (!streq(mode, "normal")) {
         print(TAG "FAIL: unknown guest.mode=%s\n", mode);

@@ -60,5 +60,10 @@ _Noreturn void triple_fault(void);
 // ---- virtio.c -----------------------------------------------------------------------------
 
 // Probes every `virtio_mmio.device=` on `cmdline`, runs the disk check on each virtio-blk
-// device and reports the others. Returns false on a protocol failure.
+// device, sends a line through each virtio-console but the last (the control channel) and
+// reports the others. Returns false on a protocol failure.
 bool virtio_run(const char* cmdline);
+// On the control channel (the last virtio-console on `cmdline`): says kReady, prints that it
+// waits, and sleeps until the host sends a kSignal message; its signal goes to `*sig`. Returns
+// false on a protocol failure.
+bool virtio_wait_for_signal(const char* cmdline, unsigned* sig);

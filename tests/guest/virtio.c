@@ -2,8 +2,10 @@
 // devices from the command line's `virtio_mmio.device=<size>@<base>:<irq>` (the VMM's own
 // declaration, so no ACPI parsing and the same code runs under qemu with matching parameters),
 // negotiate VIRTIO_F_VERSION_1, set up one split virtqueue, and on every disk read sector 0,
-// print the test's pattern, write a reply to sector 1 and flush; on every console send one line
-// through its transmit queue. Each request sleeps until the device's interrupt says it is done.
+// print the test's pattern, write a reply to sector 1 and flush; on every console but the last
+// send one line through its transmit queue. Each request sleeps until the device's interrupt
+// says it is done. The last console is hull's control channel: guest.mode=signal speaks its
+// protocol (both queues, messages split across buffers put back together).
 //
 // Disk protocol with the tests: sector 0 starts with "HULL-GUEST-DISK:<text>" (text ends at
 // NUL or newline); the guest writes "HULL-GUEST-REPLY:<text>\n" padded with zeros to sector 1.
@@ -207,9 +209,8 @@ static bool blk_request(struct device* d, uint32_t type, uint64_t sector, bool w
     return true;
 }
 
-// Reset, negotiate VIRTIO_F_VERSION_1 plus whatever of `accept` the device offers, set up
-// `queue` (the only one the guest uses) and its interrupt, and set DRIVER_OK.
-static bool device_init(struct device* d, uint64_t accept, unsigned queue, uint64_t* features) {
+// Reset and negotiate VIRTIO_F_VERSION_1 plus whatever of `accept` the device offers.
+static bool negotiate(struct device* d, uint64_t accept, uint64_t* features) {
     set_reg(d, VIRTIO_STATUS, 0);
     set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE);
     set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
@@ -235,7 +236,12 @@ static bool device_init(struct device* d, uint64_t accept, unsigned queue, uint6
         return false;
     }
     *features = wanted;
+    return true;
+}
 
+// Sets up `queue` with QSZ entries (or the device's smaller maximum) at the given rings.
+static bool setup_queue(struct device* d, unsigned queue, struct vq_desc* desc_table, struct vq_avail* avail_ring,
+                        struct vq_used* used_ring) {
     set_reg(d, VIRTIO_QUEUE_SEL, queue);
     uint32_t max = reg(d, VIRTIO_QUEUE_NUM_MAX);
     if (max == 0 || reg(d, VIRTIO_QUEUE_READY)) {
@@ -245,10 +251,9 @@ static bool device_init(struct device* d, uint64_t accept, unsigned queue, uint6
     }
     // QSZ is a power of two, so any smaller power-of-two maximum is taken as is.
     uint32_t num = max < QSZ ? max : QSZ;
-    struct blk* b = d->blk;
     set_reg(d, VIRTIO_QUEUE_NUM, num);
-    uint64_t desc = (uint64_t)(uintptr_t)b->desc, avail = (uint64_t)(uintptr_t)&b->avail,
-             used = (uint64_t)(uintptr_t)&b->used;
+    uint64_t desc = (uint64_t)(uintptr_t)desc_table, avail = (uint64_t)(uintptr_t)avail_ring,
+             used = (uint64_t)(uintptr_t)used_ring;
     set_reg(d, VIRTIO_QUEUE_DESC, (uint32_t)desc);
     set_reg(d, VIRTIO_QUEUE_DESC + 4, (uint32_t)(desc >> 32));
     set_reg(d, VIRTIO_QUEUE_DRIVER, (uint32_t)avail);
@@ -256,12 +261,24 @@ static bool device_init(struct device* d, uint64_t accept, unsigned queue, uint6
     set_reg(d, VIRTIO_QUEUE_DEVICE, (uint32_t)used);
     set_reg(d, VIRTIO_QUEUE_DEVICE + 4, (uint32_t)(used >> 32));
     set_reg(d, VIRTIO_QUEUE_READY, 1);
+    return true;
+}
+
+// Routes the device's interrupt and sets DRIVER_OK.
+static bool driver_ok(struct device* d) {
     if (!irq_register(d->irq, on_interrupt, d)) {
         print(TAG "FAIL: %s: irq %u is not an IOAPIC pin\n", d->name, d->irq);
         return false;
     }
     set_reg(d, VIRTIO_STATUS, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
     return true;
+}
+
+// Reset, negotiate VIRTIO_F_VERSION_1 plus whatever of `accept` the device offers, set up
+// `queue` (the only one the guest uses) and its interrupt, and set DRIVER_OK.
+static bool device_init(struct device* d, uint64_t accept, unsigned queue, uint64_t* features) {
+    struct blk* b = d->blk;
+    return negotiate(d, accept, features) && setup_queue(d, queue, b->desc, &b->avail, &b->used) && driver_ok(d);
 }
 
 // An erofs image (hull's OCI VM mode gives the container's rootfs as one) has its superblock
@@ -343,9 +360,12 @@ static void name_device(struct device* d, const char* kind, unsigned index) {
     d->name[n + 1] = 0;
 }
 
-bool virtio_run(const char* cmdline) {
+// Finds every `virtio_mmio.device=` on `cmdline` in order, checks its magic and version and
+// calls `found(device, DeviceID, ctx)`; false (after saying why) on a malformed entry or
+// device, or when `found` returns false.
+static bool for_each_device(const char* cmdline, bool (*found)(struct device*, uint32_t, void*), void* ctx) {
     static const char key[] = "virtio_mmio.device=";
-    unsigned ndev = 0, nblk = 0, ncons = 0;
+    unsigned ndev = 0;
     for (const char* p = cmdline; *p;) {
         while (*p == ' ') ++p;
         if (starts_with(p, key)) {
@@ -371,16 +391,159 @@ bool virtio_run(const char* cmdline) {
                 return false;
             }
             d->blk = &blks[ndev - 1];
-            if (id == 2) {
-                name_device(d, "blk", nblk++);
-                if (!blk_run(d)) return false;
-            } else if (id == 3) {
-                name_device(d, "console", ncons++);
-                if (!console_run(d)) return false;
-            }
+            if (!found(d, id, ctx)) return false;
         }
         while (*p && *p != ' ') ++p;
     }
-    if (!nblk) print(TAG "no virtio-blk device\n");
     return true;
+}
+
+struct run_state {
+    unsigned nblk, ncons;
+    struct device* console;  // The last console seen, run only once a later one shows it is not the last.
+};
+
+static bool run_device(struct device* d, uint32_t id, void* ctx) {
+    struct run_state* st = ctx;
+    if (id == 2) {
+        name_device(d, "blk", st->nblk++);
+        return blk_run(d);
+    }
+    if (id != 3) return true;
+    name_device(d, "console", st->ncons++);
+    struct device* before = st->console;
+    st->console = d;
+    return !before || console_run(before);
+}
+
+bool virtio_run(const char* cmdline) {
+    struct run_state st = {0, 0, NULL};
+    if (!for_each_device(cmdline, run_device, &st)) return false;
+    // The last console is the control channel, which only guest.mode=signal speaks.
+    if (st.console) print(TAG "%s: the control channel, not used in this mode\n", st.console->name);
+    if (!st.nblk) print(TAG "no virtio-blk device\n");
+    return true;
+}
+
+// ---- the control channel (runtime/vm/control_protocol.hpp) --------------------------------
+//
+// Messages both ways are a type byte, a length byte and that many payload bytes; the host sends
+// kSignal (a signal number) and kWindowSize (rows, columns: little-endian u16 each), the guest
+// kReady once it reads the channel.
+
+#define CTL_SIGNAL 1
+#define CTL_WINDOW_SIZE 2
+#define CTL_READY 3
+#define CTL_RX_BUFS 4
+#define CTL_RX_BUF_SIZE 64
+
+// Both queues and their buffers, in one page (the rings need 16-byte alignment at most).
+static struct ctl {
+    struct vq_desc rx_desc[QSZ] __attribute__((aligned(16)));
+    struct vq_avail rx_avail __attribute__((aligned(16)));
+    struct vq_used rx_used __attribute__((aligned(16)));
+    struct vq_desc tx_desc[QSZ] __attribute__((aligned(16)));
+    struct vq_avail tx_avail __attribute__((aligned(16)));
+    struct vq_used tx_used __attribute__((aligned(16)));
+    uint8_t rx_buf[CTL_RX_BUFS][CTL_RX_BUF_SIZE];
+    uint8_t tx_buf[2];
+    uint16_t rx_last_used;
+    uint8_t msg[2 + 255];  // The message being put back together from the receive buffers.
+    unsigned msg_len;
+} ctl __attribute__((aligned(4096)));
+
+static bool find_control(struct device* d, uint32_t id, void* ctx) {
+    if (id == 3) *(struct device**)ctx = d;
+    return true;
+}
+
+// Makes receive buffer `i` available again.
+static void ctl_post_rx(uint16_t i) {
+    ctl.rx_avail.ring[ctl.rx_avail.idx % QSZ] = i;
+    mb();
+    ctl.rx_avail.idx = (uint16_t)(ctl.rx_avail.idx + 1);
+}
+
+// Feeds received bytes to the message reader, which keeps a message's first bytes until the
+// rest arrive; returns the signal of the first kSignal message they complete, or 0.
+static unsigned ctl_feed(const uint8_t* p, uint32_t len) {
+    for (uint32_t i = 0; i < len; ++i) {
+        ctl.msg[ctl.msg_len++] = p[i];
+        if (ctl.msg_len < 2 || ctl.msg_len < 2u + ctl.msg[1]) continue;
+        ctl.msg_len = 0;
+        const uint8_t* m = ctl.msg;
+        if (m[0] == CTL_SIGNAL && m[1] == 1 && m[2] >= 1 && m[2] <= 64) return m[2];
+        if (m[0] == CTL_WINDOW_SIZE && m[1] == 4)
+            print(TAG "control: window size %u rows, %u columns\n", (unsigned)(m[2] | m[3] << 8),
+                  (unsigned)(m[4] | m[5] << 8));
+        else print(TAG "control: ignoring message type %u with %u payload bytes\n", m[0], m[1]);
+    }
+    return 0;
+}
+
+bool virtio_wait_for_signal(const char* cmdline, unsigned* sig) {
+    struct device* d = NULL;
+    if (!for_each_device(cmdline, find_control, &d)) return false;
+    if (!d) {
+        print(TAG "FAIL: no virtio-console on the command line for the control channel\n");
+        return false;
+    }
+    memcpy(d->name, "control", 8);
+    uint64_t features;
+    if (!negotiate(d, 0, &features) || !setup_queue(d, 0, ctl.rx_desc, &ctl.rx_avail, &ctl.rx_used) ||
+        !setup_queue(d, 1, ctl.tx_desc, &ctl.tx_avail, &ctl.tx_used) || !driver_ok(d))
+        return false;
+    print(TAG "control: virtio-console at 0x%lx irq %u\n", d->base, d->irq);
+    for (uint16_t i = 0; i < CTL_RX_BUFS; ++i) {
+        ctl.rx_desc[i] = (struct vq_desc){(uint64_t)(uintptr_t)ctl.rx_buf[i], CTL_RX_BUF_SIZE, DESC_F_WRITE, 0};
+        ctl_post_rx(i);
+    }
+    mb();
+    set_reg(d, VIRTIO_QUEUE_NOTIFY, 0);
+
+    // kReady, and the transmit buffer back before the guest says it waits.
+    uint32_t seen = d->interrupts;
+    ctl.tx_buf[0] = CTL_READY;
+    ctl.tx_buf[1] = 0;
+    ctl.tx_desc[0] = (struct vq_desc){(uint64_t)(uintptr_t)ctl.tx_buf, 2, 0, 0};
+    ctl.tx_avail.ring[0] = 0;
+    mb();
+    ctl.tx_avail.idx = 1;
+    mb();
+    set_reg(d, VIRTIO_QUEUE_NOTIFY, 1);
+    if (!wait_for_irq(&d->interrupts, seen, IRQ_TIMEOUT_MS) || ((volatile struct vq_used*)&ctl.tx_used)->idx != 1) {
+        print(TAG "FAIL: control: the ready message was not used within %u ms\n", IRQ_TIMEOUT_MS);
+        return false;
+    }
+    print(TAG "waiting for a signal\n");
+
+    for (;;) {
+        seen = d->interrupts;
+        bool reposted = false;
+        uint16_t used_idx;
+        while (ctl.rx_last_used != (used_idx = ((volatile struct vq_used*)&ctl.rx_used)->idx)) {
+            mb();  // The element is read only after the index that published it.
+            uint32_t id = ((volatile struct vq_used*)&ctl.rx_used)->ring[ctl.rx_last_used % QSZ].id;
+            uint32_t len = ((volatile struct vq_used*)&ctl.rx_used)->ring[ctl.rx_last_used % QSZ].len;
+            ctl.rx_last_used = (uint16_t)(ctl.rx_last_used + 1);
+            if (id >= CTL_RX_BUFS || len > CTL_RX_BUF_SIZE) {
+                print(TAG "FAIL: control: used element %u with %u bytes is not one of ours\n", id, len);
+                return false;
+            }
+            unsigned s = ctl_feed(ctl.rx_buf[id], len);
+            if (s) {
+                *sig = s;
+                return true;
+            }
+            ctl_post_rx((uint16_t)id);
+            reposted = true;
+        }
+        if (reposted) {
+            mb();
+            set_reg(d, VIRTIO_QUEUE_NOTIFY, 0);
+        }
+        // Sleeps in hlt until the device's interrupt; the watchdog only wakes it every 10 s to
+        // look again, so a guest that waits long is not a failure.
+        wait_for_irq(&d->interrupts, seen, IRQ_TIMEOUT_MS);
+    }
 }

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace hull::vm::virtio {
 namespace {
@@ -330,6 +331,217 @@ TEST(VmVirtioConsole, TransmitsToOutput) {
     EXPECT_TRUE(irq.level);
     ::close(p[0]);
     ::close(p[1]);
+}
+
+// One queue as a driver lays it out in the fake guest's RAM, at rings of its own.
+struct GuestQueue {
+    FakeGuest& g;
+    std::uint64_t desc, avail, used;
+    std::uint16_t avail_idx = 0;
+    void set_desc(std::uint16_t i, std::uint64_t addr, std::uint32_t len, std::uint16_t flags) {
+        g.put(desc + 16 * i, addr);
+        g.put(desc + 16 * i + 8, len);
+        g.put<std::uint16_t>(desc + 16 * i + 12, flags);
+        g.put<std::uint16_t>(desc + 16 * i + 14, 0);
+    }
+    void offer(std::uint16_t head) {
+        g.put<std::uint16_t>(avail + 4 + 2 * (avail_idx % kQueueSize), head);
+        g.put<std::uint16_t>(avail + 2, ++avail_idx);
+    }
+    std::uint16_t used_idx() const { return g.get<std::uint16_t>(used + 2); }
+    // The n-th used element: (descriptor head, bytes written).
+    std::pair<std::uint32_t, std::uint32_t> used_elem(std::uint16_t n) const {
+        return {g.get<std::uint32_t>(used + 4 + 8 * (n % kQueueSize)), g.get<std::uint32_t>(used + 8 + 8 * (n % kQueueSize))};
+    }
+};
+
+// A console driver: VERSION_1, receiveq at the fixed rings, transmitq at rings of its own.
+struct ConsoleDriver {
+    FakeGuest& g;
+    Transport& t;
+    Driver d{t};
+    GuestQueue rx{g, kDesc, kAvail, kUsed};
+    GuestQueue tx{g, 0x4000, 0x5000, 0x6000};
+    static constexpr std::uint64_t kRxBuf = 0x9000, kTxBuf = 0xa000;
+
+    void setup(unsigned q, const GuestQueue& gq) {
+        d.write(0x30, q);
+        d.write(0x38, kQueueSize);
+        d.write(0x80, static_cast<std::uint32_t>(gq.desc));
+        d.write(0x90, static_cast<std::uint32_t>(gq.avail));
+        d.write(0xa0, static_cast<std::uint32_t>(gq.used));
+        d.write(0x44, 1);
+    }
+    // With `reset` false, from a device nobody has driven yet (a reset would drop what it holds).
+    void bring_up(bool reset = true) {
+        if (reset) d.write(0x70, 0);
+        d.write(0x70, 1 | 2);
+        d.write(0x24, 1);
+        d.write(0x20, 1);
+        d.write(0x70, 1 | 2 | 8);
+        setup(0, rx);
+        setup(1, tx);
+        d.write(0x70, 15);
+    }
+    // Posts receive buffer `i` (`len` bytes at kRxBuf + 0x100 * i) and notifies the receiveq.
+    void post_rx(std::uint16_t i, std::uint32_t len) {
+        rx.set_desc(i, kRxBuf + 0x100 * i, len, 2);
+        rx.offer(i);
+        d.write(0x50, 0);
+    }
+    std::string rx_bytes(std::uint16_t i, std::uint32_t len) const {
+        return std::string(reinterpret_cast<const char*>(g.ram.data() + kRxBuf + 0x100 * i), len);
+    }
+    // Transmits `bytes` in one buffer, as descriptor `i`.
+    void transmit(std::uint16_t i, const std::string& bytes) {
+        std::memcpy(g.ram.data() + kTxBuf + 0x100 * i, bytes.data(), bytes.size());
+        tx.set_desc(i, kTxBuf + 0x100 * i, static_cast<std::uint32_t>(bytes.size()), 0);
+        tx.offer(i);
+        d.write(0x50, 1);
+    }
+};
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+TEST(VmVirtioConsole, HostBytesWaitForTheDriverAndItsBuffers) {
+    FakeGuest g;
+    Console con(Console::kControl);
+    RecordedIrq irq;
+    Transport t(con, g.mem, &irq);
+    ConsoleDriver cd{g, t};
+    // Before the driver is up the bytes wait in the device.
+    ASSERT_TRUE(con.send(bytes_of(std::string("\x01\x01\x0f", 3)), t));
+    EXPECT_EQ(con.pending(), 3u);
+    cd.bring_up(false);
+    EXPECT_EQ(cd.rx.used_idx(), 0);
+    EXPECT_FALSE(irq.level);
+    // The first buffer the driver posts takes them, with the used-buffer interrupt.
+    cd.post_rx(0, 64);
+    ASSERT_EQ(cd.rx.used_idx(), 1);
+    EXPECT_EQ(cd.rx.used_elem(0), std::make_pair(0u, 3u));
+    EXPECT_EQ(cd.rx_bytes(0, 3), std::string("\x01\x01\x0f", 3));
+    EXPECT_EQ(con.pending(), 0u);
+    EXPECT_TRUE(irq.level);
+    EXPECT_EQ(cd.d.read(0x60), 1u);
+    cd.d.write(0x64, 1);
+    EXPECT_FALSE(irq.level);
+    // A buffer posted with nothing to say stays with the device until bytes come.
+    cd.post_rx(1, 64);
+    EXPECT_EQ(cd.rx.used_idx(), 1);
+    EXPECT_FALSE(irq.level);
+    ASSERT_TRUE(con.send(bytes_of("ab"), t));
+    ASSERT_EQ(cd.rx.used_idx(), 2);
+    EXPECT_EQ(cd.rx.used_elem(1), std::make_pair(1u, 2u));
+    EXPECT_EQ(cd.rx_bytes(1, 2), "ab");
+    EXPECT_TRUE(irq.level);
+}
+
+TEST(VmVirtioConsole, BytesSpreadOverSmallBuffersAndWaitForMore) {
+    FakeGuest g;
+    Console con(Console::kControl);
+    RecordedIrq irq;
+    Transport t(con, g.mem, &irq);
+    ConsoleDriver cd{g, t};
+    cd.bring_up();
+    cd.post_rx(0, 2);
+    cd.post_rx(1, 2);
+    ASSERT_TRUE(con.send(bytes_of("hello"), t));
+    ASSERT_EQ(cd.rx.used_idx(), 2);
+    EXPECT_EQ(cd.rx_bytes(0, 2), "he");
+    EXPECT_EQ(cd.rx_bytes(1, 2), "ll");
+    EXPECT_EQ(con.pending(), 1u);
+    cd.post_rx(2, 8);
+    ASSERT_EQ(cd.rx.used_idx(), 3);
+    EXPECT_EQ(cd.rx.used_elem(2), std::make_pair(2u, 1u));
+    EXPECT_EQ(cd.rx_bytes(2, 1), "o");
+    EXPECT_EQ(con.pending(), 0u);
+}
+
+TEST(VmVirtioConsole, FullBufferDropsAMessageWhole) {
+    FakeGuest g;
+    Console con(Console::kControl);
+    Transport t(con, g.mem, nullptr);
+    ConsoleDriver cd{g, t};
+    cd.bring_up();  // but no receive buffers: nothing drains
+    const std::string big(Console::kMaxPending - 2, 'x');
+    ASSERT_TRUE(con.send(bytes_of(big), t));
+    EXPECT_FALSE(con.send(bytes_of("abc"), t));  // 3 bytes do not fit in 2
+    EXPECT_EQ(con.pending(), Console::kMaxPending - 2);
+    EXPECT_TRUE(con.send(bytes_of("yz"), t));
+    EXPECT_EQ(con.pending(), Console::kMaxPending);
+    // Draining wraps around the ring and keeps the order.
+    for (std::uint16_t i = 0; i < 4; ++i) cd.post_rx(i, 0x100);
+    EXPECT_EQ(con.pending(), Console::kMaxPending - 0x400);
+    EXPECT_TRUE(con.send(bytes_of("after"), t));
+    std::string all;
+    for (std::uint16_t n = 4; con.pending() > 0 && n < 40; ++n) {
+        cd.post_rx(static_cast<std::uint16_t>(n % kQueueSize), 0x100);
+        ASSERT_EQ(cd.rx.used_idx(), n + 1);
+        const auto [head, len] = cd.rx.used_elem(n);
+        all += cd.rx_bytes(static_cast<std::uint16_t>(head), len);
+    }
+    EXPECT_EQ(con.pending(), 0u);
+    EXPECT_EQ(all.size(), Console::kMaxPending - 0x400 + 5);
+    EXPECT_EQ(all.substr(all.size() - 7), "yzafter");
+}
+
+TEST(VmVirtioConsole, ReadyArrivesInPiecesAndResetForgetsIt) {
+    FakeGuest g;
+    Console con(Console::kControl);
+    RecordedIrq irq;
+    Transport t(con, g.mem, &irq);
+    ConsoleDriver cd{g, t};
+    cd.bring_up();
+    // A message of a type the host does not know, whose payload holds the kReady byte, is skipped.
+    cd.transmit(0, std::string("\x09\x02\x03\x00", 4));
+    EXPECT_FALSE(con.guest_ready());
+    cd.transmit(1, std::string("\x03", 1));  // kReady's type byte ...
+    EXPECT_FALSE(con.guest_ready());
+    cd.transmit(2, std::string("\x00", 1));  // ... and its length, in another buffer
+    EXPECT_TRUE(con.guest_ready());
+    EXPECT_EQ(cd.tx.used_idx(), 3);
+    // A reset driver listens no more, and what waited for the old one is gone.
+    ASSERT_TRUE(con.send(bytes_of("zz"), t));
+    EXPECT_EQ(con.pending(), 2u);
+    cd.d.write(0x70, 0);
+    EXPECT_FALSE(con.guest_ready());
+    EXPECT_EQ(con.pending(), 0u);
+}
+
+TEST(VmVirtioConsole, OutputConsoleNeverTakesTransmitsForControl) {
+    FakeGuest g;
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    Console con(p[1]);
+    Transport t(con, g.mem, nullptr);
+    ConsoleDriver cd{g, t};
+    cd.bring_up();
+    cd.transmit(0, std::string("\x03\x00", 2));
+    EXPECT_FALSE(con.guest_ready());
+    char buf[4] = {};
+    ASSERT_EQ(::read(p[0], buf, sizeof buf), 2);
+    EXPECT_EQ(std::string(buf, 2), std::string("\x03\x00", 2));
+    ::close(p[0]);
+    ::close(p[1]);
+}
+
+TEST(VmVirtioConsole, ReadOnlyReceiveBufferNeedsReset) {
+    FakeGuest g;
+    Console con(Console::kControl);
+    RecordedIrq irq;
+    Transport t(con, g.mem, &irq);
+    ConsoleDriver cd{g, t};
+    cd.bring_up();
+    cd.rx.set_desc(0, ConsoleDriver::kRxBuf, 64, 0);  // not device-writable
+    cd.rx.offer(0);
+    cd.d.write(0x50, 0);
+    EXPECT_FALSE(cd.d.read(0x70) & 0x40);  // nothing to write yet: not looked at
+    ASSERT_TRUE(con.send(bytes_of("x"), t));
+    EXPECT_TRUE(cd.d.read(0x70) & 0x40);  // DEVICE_NEEDS_RESET
+    EXPECT_EQ(cd.d.read(0x60), 2u);
+    EXPECT_TRUE(irq.level);
 }
 
 }  // namespace

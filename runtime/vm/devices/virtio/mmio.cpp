@@ -50,6 +50,7 @@ void Transport::reset() {
     device_features_sel_ = driver_features_sel_ = queue_sel_ = 0;
     driver_features_ = 0;
     status_ = 0;
+    dev_.reset();
     if (interrupt_status_) {
         interrupt_status_ = 0;
         if (irq_) irq_->set_level(false);

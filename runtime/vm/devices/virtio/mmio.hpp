@@ -28,6 +28,8 @@ public:
     virtual void read_config(std::uint64_t offset, std::span<std::uint8_t> out) const = 0;
     // The driver kicked queue `q` (already known ready and driver-OK).
     virtual Status process(unsigned q, Transport& t) = 0;
+    // The driver reset the device (wrote 0 to Status): forget what the old driver set up.
+    virtual void reset() {}
 };
 
 class Transport {
@@ -45,6 +47,10 @@ public:
     Virtqueue& queue(unsigned q) { return queues_[q]; }
     // Raises the used-buffer interrupt for queue `q` unless the driver suppressed it.
     void notify_used(unsigned q);
+    // The device has work of its own for queue `q` (host bytes for a receive queue): runs it as
+    // a driver notification would, and only when one would (queue ready, driver OK, no reset
+    // needed); a malformed queue puts the device in DEVICE_NEEDS_RESET the same way.
+    void kick(unsigned q) { queue_notify(q); }
     std::uint32_t status() const { return status_; }
     std::uint32_t interrupt_status() const { return interrupt_status_; }
 
