@@ -12,9 +12,11 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <tuple>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -360,6 +362,137 @@ TEST_P(VmSignalTest, SpinningGuestDiesWithTheVmm) {
 
 INSTANTIATE_TEST_SUITE_P(Signals, VmSignalTest, ::testing::Values(SIGKILL, SIGTERM),
                          [](const auto& info) { return std::string(info.param == SIGKILL ? "Kill" : "Term"); });
+
+// ---------------------------------------------------------------------------
+// Signals into the guest: the test guest's guest.mode=signal says kReady on the control channel
+// (the last virtio-console) and waits for a kSignal message; it prints what it got and exits
+// with 128 + that signal itself. A guest that never says kReady is stopped by SIGTERM as before.
+
+class VmForwardTest : public VmTest {
+protected:
+    struct Background {
+        pid_t pid = -1;
+        fs::path out, err;
+    };
+
+    // `hull vm run --kernel <guest> --cmdline <cmdline> --timeout 60` in the background, output
+    // to files in base_, stdin from `in_fd` (or /dev/null).
+    Background start(const std::string& build, const std::string& cmdline, int in_fd = -1) {
+        Background b{-1, base_ / "vm.out", base_ / "vm.err"};
+        std::vector<std::string> argv = {runtime_path(), "vm", "run", "--kernel", guest_path(build),
+                                         "--cmdline", cmdline, "--timeout", "60"};
+        std::vector<char*> cargv;
+        for (std::string& a : argv) cargv.push_back(a.data());
+        cargv.push_back(nullptr);
+        const int out_fd = open(b.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        const int err_fd = open(b.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        EXPECT_GE(out_fd, 0);
+        EXPECT_GE(err_fd, 0);
+        b.pid = fork();
+        if (b.pid == 0) {
+            dup2(in_fd >= 0 ? in_fd : null_fd, 0);
+            dup2(out_fd, 1);
+            dup2(err_fd, 2);
+            execv(cargv[0], cargv.data());
+            _exit(127);
+        }
+        close(out_fd);
+        close(err_fd);
+        close(null_fd);
+        return b;
+    }
+
+    // Waits until the guest printed `line`; false (the VMM ended, or 30 s passed) otherwise.
+    static bool wait_for_line(const Background& b, const std::string& line) {
+        int status;
+        return poll_until([&] { return has_line(read_text(b.out), line) || waitpid(b.pid, &status, WNOHANG) == b.pid; },
+                          30s) &&
+               has_line(read_text(b.out), line);
+    }
+
+    // The exit code, or -1 (after SIGKILL) when hull is still running after `timeout`, or
+    // 1000 + signal when a signal killed it.
+    static int wait_exit(const Background& b, std::chrono::milliseconds timeout = 15s) {
+        int status = 0;
+        if (!poll_until([&] { return waitpid(b.pid, &status, WNOHANG) == b.pid; }, timeout)) {
+            kill(b.pid, SIGKILL);
+            waitpid(b.pid, &status, 0);
+            return -1;
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+    }
+
+    static std::string describe(const Background& b) {
+        return "stdout:\n" + read_text(b.out) + "stderr:\n" + read_text(b.err);
+    }
+};
+
+class VmForwardSignalTest : public VmForwardTest, public ::testing::WithParamInterface<std::tuple<std::string, int>> {};
+
+TEST_P(VmForwardSignalTest, ListeningGuestGetsTheSignalAndEndsItself) {
+    const auto [build, sig] = GetParam();
+    Background b = start(build, "guest.mode=signal");
+    ASSERT_TRUE(wait_for_line(b, "waiting for a signal")) << describe(b);
+    kill(b.pid, sig);
+    const int code = wait_exit(b);
+    EXPECT_EQ(code, 128 + sig) << describe(b);
+    // The guest's own lines: it heard the signal and chose the status; hull did not stop it.
+    EXPECT_TRUE(has_line(read_text(b.out), "got signal " + std::to_string(sig))) << describe(b);
+    EXPECT_TRUE(has_line(read_text(b.out), "exit status " + std::to_string(128 + sig))) << describe(b);
+    EXPECT_FALSE(has_line(read_text(b.out), "FAIL")) << describe(b);
+    EXPECT_EQ(read_text(b.err), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, VmForwardSignalTest,
+                         ::testing::Values(std::make_tuple("pvh", SIGTERM), std::make_tuple("pvh", SIGUSR1),
+                                           std::make_tuple("linux64", SIGTERM), std::make_tuple("pvh", SIGHUP)),
+                         [](const auto& info) {
+                             return std::get<0>(info.param) + "_" + std::string(sigabbrev_np(std::get<1>(info.param)));
+                         });
+
+TEST_F(VmForwardTest, GuestThatNeverListensStopsOnSigtermAndIgnoresSigusr1) {
+    Background b = start("pvh", "guest.mode=spin");
+    ASSERT_TRUE(wait_for_line(b, "spinning with interrupts off")) << describe(b);
+    kill(b.pid, SIGUSR1);
+    kill(b.pid, SIGWINCH);
+    usleep(300 * 1000);
+    int status;
+    ASSERT_EQ(waitpid(b.pid, &status, WNOHANG), 0) << "SIGUSR1 ended a VM whose guest never listened\n" << describe(b);
+    kill(b.pid, SIGTERM);
+    EXPECT_EQ(wait_exit(b), 128 + SIGTERM) << describe(b);
+    EXPECT_FALSE(has_line(read_text(b.out), "got signal")) << describe(b);
+}
+
+// With a terminal on stdin, the guest hears its size when it says kReady and again with SIGWINCH.
+TEST_F(VmForwardTest, WindowSizeComesWithReadyAndSigwinch) {
+    const int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ASSERT_GE(master, 0) << strerror(errno);
+    ASSERT_EQ(grantpt(master), 0);
+    ASSERT_EQ(unlockpt(master), 0);
+    const int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ASSERT_GE(slave, 0) << strerror(errno);
+    winsize ws{};
+    ws.ws_row = 33;
+    ws.ws_col = 101;
+    ASSERT_EQ(ioctl(master, TIOCSWINSZ, &ws), 0);
+    Background b = start("pvh", "guest.mode=signal", slave);
+    ASSERT_TRUE(wait_for_line(b, "waiting for a signal")) << describe(b);
+    EXPECT_TRUE(poll_until([&] { return has_line(read_text(b.out), "control: window size 33 rows, 101 columns"); }, 5s))
+        << describe(b);
+    ws.ws_row = 50;
+    ws.ws_col = 160;
+    ASSERT_EQ(ioctl(master, TIOCSWINSZ, &ws), 0);
+    kill(b.pid, SIGWINCH);
+    EXPECT_EQ(wait_exit(b), 128 + SIGWINCH) << describe(b);
+    const std::string out = read_text(b.out);
+    EXPECT_TRUE(has_line(out, "control: window size 50 rows, 160 columns")) << describe(b);
+    EXPECT_TRUE(has_line(out, "got signal " + std::to_string(SIGWINCH))) << describe(b);
+    // The new size came before the signal, so a process that asks on SIGWINCH finds it.
+    EXPECT_LT(out.find("window size 50 rows"), out.find("got signal")) << describe(b);
+    close(slave);
+    close(master);
+}
 
 // ---------------------------------------------------------------------------
 // Bad input: refused before the guest runs, one line on stderr, non-zero exit.

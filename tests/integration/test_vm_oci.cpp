@@ -13,7 +13,9 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -242,6 +244,94 @@ TEST_F(VmOciTest, RunStoppedBySigtermExits143) {
     int ws = 0;
     ASSERT_EQ(waitpid(runner, &ws, 0), runner);
     EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 143) << "wait status " << ws << ": " << read_text(out);
+    expect_nothing_left(id, bundle_);
+}
+
+// The test guest's guest.mode=signal says kReady on the control channel and waits: `hull kill`
+// reaches it through `hull run`'s VMM, and the guest itself ends with 128 + the signal.
+TEST_F(VmOciTest, KillReachesAListeningGuest) {
+    SKIP_WITHOUT_VM();
+    set_cmdline("guest.mode=signal");
+    for (const auto& [name, sig] : {std::pair<std::string, int>{"TERM", SIGTERM}, {"USR1", SIGUSR1}}) {
+        SCOPED_TRACE(name);
+        std::string id = new_id();
+        write_spec();
+        fs::path out = base_ / ("run-" + name + ".out");  // a fresh file: no earlier round's lines
+        pid_t runner = fork();
+        ASSERT_GE(runner, 0);
+        if (runner == 0) {
+            int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            execl(runtime_.c_str(), runtime_.c_str(), "--root", root_.c_str(), "run", "--bundle", bundle_.c_str(),
+                  id.c_str(), nullptr);
+            _exit(127);
+        }
+        const bool waiting =
+            poll_until([&] { return read_text(out).find(kTag + "waiting for a signal") != std::string::npos; }, 20s);
+        if (!waiting) kill(runner, SIGKILL);
+        ASSERT_TRUE(waiting) << read_text(out);
+        ProcResult k = rt({"kill", id, name});
+        EXPECT_TRUE(k.ok()) << k.describe();
+        int ws = 0;
+        const bool ended = poll_until([&] { return waitpid(runner, &ws, WNOHANG) == runner; }, 15s);
+        if (!ended) {
+            rt({"kill", id, "KILL"});
+            waitpid(runner, &ws, 0);
+        }
+        EXPECT_TRUE(ended) << "hull run still running 15 s after kill " << name << ": " << read_text(out);
+        EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 128 + sig) << "wait status " << ws << ": " << read_text(out);
+        const std::string text = read_text(out);
+        EXPECT_NE(text.find(kTag + "got signal " + std::to_string(sig)), std::string::npos) << text;
+        EXPECT_NE(text.find(kTag + "exit status " + std::to_string(128 + sig)), std::string::npos) << text;
+        expect_nothing_left(id, bundle_);
+    }
+}
+
+// With a terminal the VMM's stdio is a pty: the guest hears its size at kReady and on SIGWINCH
+// (TIOCGWINSZ, under the VMM's seccomp filter).
+TEST_F(VmOciTest, WindowSizeReachesAListeningGuest) {
+    SKIP_WITHOUT_VM();
+    spec_["process"]["terminal"] = true;
+    set_cmdline("guest.mode=signal");
+    write_spec();
+    ConsoleSocket sock(base_ / "console.sock");
+    std::string id = new_id();
+    ProcResult c = rt({"create", "--bundle", bundle_.string(), "--console-socket", sock.path().string(), id});
+    ASSERT_TRUE(c.ok()) << c.describe();
+    int master = sock.receive_master(10s);
+    ASSERT_GE(master, 0) << "no pty master received on the console socket";
+    winsize size{};
+    size.ws_row = 24;
+    size.ws_col = 90;
+    ASSERT_EQ(ioctl(master, TIOCSWINSZ, &size), 0);
+    ASSERT_TRUE(rt({"start", id}).ok());
+    std::string text;
+    // Reads the master until `needle` shows up; false after 20 s.
+    auto read_until = [&](const std::string& needle) {
+        return poll_until(
+            [&] {
+                struct pollfd p = {master, POLLIN, 0};
+                char buf[4096];
+                if (poll(&p, 1, 50) > 0) {
+                    ssize_t n = read(master, buf, sizeof buf);
+                    if (n > 0) text.append(buf, static_cast<size_t>(n));
+                }
+                return text.find(needle) != std::string::npos;
+            },
+            20s);
+    };
+    ASSERT_TRUE(read_until(kTag + "waiting for a signal")) << text;
+    EXPECT_TRUE(read_until(kTag + "control: window size 24 rows, 90 columns")) << text;
+    size.ws_row = 40;
+    size.ws_col = 132;
+    ASSERT_EQ(ioctl(master, TIOCSWINSZ, &size), 0);
+    ASSERT_TRUE(rt({"kill", id, "WINCH"}).ok());
+    EXPECT_TRUE(read_until(kTag + "exit status " + std::to_string(128 + SIGWINCH))) << text;
+    EXPECT_NE(text.find(kTag + "control: window size 40 rows, 132 columns"), std::string::npos) << text;
+    EXPECT_NE(text.find(kTag + "got signal " + std::to_string(SIGWINCH)), std::string::npos) << text;
+    EXPECT_TRUE(wait_status(id, "stopped"));
+    EXPECT_TRUE(rt({"delete", id}).ok());
     expect_nothing_left(id, bundle_);
 }
 
