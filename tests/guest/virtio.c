@@ -50,7 +50,7 @@
 #define DESC_F_NEXT 1
 #define DESC_F_WRITE 2
 
-#define MAX_DEVICES 8
+#define MAX_DEVICES 19  // hull's most: IOAPIC pins 5-23
 #define QSZ 8
 #define IRQ_TIMEOUT_MS 10000
 
@@ -356,7 +356,8 @@ static bool console_run(struct device* d) {
 static void name_device(struct device* d, const char* kind, unsigned index) {
     size_t n = strlen(kind);
     memcpy(d->name, kind, n);
-    d->name[n] = (char)('0' + index);  // MAX_DEVICES keeps it one digit.
+    if (index >= 10) d->name[n++] = (char)('0' + index / 10);  // MAX_DEVICES keeps it two digits.
+    d->name[n] = (char)('0' + index % 10);
     d->name[n + 1] = 0;
 }
 
