@@ -59,7 +59,7 @@ constexpr std::string_view kFormat = "erofs-layers-v1";
 
 }  // namespace
 
-Result<std::string> layers_image(std::span<const std::string> lowers, const std::string& work_dir) {
+Result<CacheEntry> layers_image(std::span<const std::string> lowers, const std::string& work_dir) {
     if (lowers.empty()) return fail_msg("an overlay root needs at least one layer");
     auto mkfs = detail::find_tool("mkfs.erofs");
     if (!mkfs)
@@ -85,14 +85,12 @@ Result<std::string> layers_image(std::span<const std::string> lowers, const std:
     if (real.size() > 1 && join(real, ":").size() + 10 >= 4096)
         return fail_msg(cat("vm isolation of ", real.size(), " layers: the overlay's lowerdir option passes a page"));
     std::string hex = h.hex();
-    std::string dir = image_cache_dir();
-    std::string image = cat(dir, "/layers-", hex, ".erofs");
-    if (fs::exists(image)) return image;
-    HULL_TRY_CTX(fs::mkdir_p(dir, 0700), "image cache");
+    std::string image = cat(image_cache_dir(), "/layers-", hex, ".erofs");
+    if (auto hit = HULL_TRY_CTX(open_cache_entry(image), "image cache")) return std::move(*hit);
+    CacheBuild build = HULL_TRY_CTX(CacheBuild::start(image), "image cache");
 
     std::string mnt = work_dir + "/vm-layers";
     if (::mkdir(mnt.c_str(), 0700) < 0) return fail_sys(cat("mkdir ", q(mnt)));
-    std::string tmp = cat(image, ".tmp.", ::getpid());
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) < 0) {
         ::rmdir(mnt.c_str());
@@ -104,24 +102,17 @@ Result<std::string> layers_image(std::span<const std::string> lowers, const std:
         ::rmdir(mnt.c_str());
         return fail_sys("fork");
     }
-    if (pid == 0) build_in_child(real, mnt, *mkfs, tmp, wr.get());
+    if (pid == 0) build_in_child(real, mnt, *mkfs, build.tmp_path(), wr.get());
     wr.reset();
     std::string last = detail::last_line(detail::read_output(rd.get()));
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     ::rmdir(mnt.c_str());
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        ::unlink(tmp.c_str());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return fail_msg(cat("the rootfs image of ", real.size(), " layers: ",
                             last.empty() ? cat("mkfs.erofs failed (status ", status, ")") : last));
-    }
-    if (::rename(tmp.c_str(), image.c_str()) < 0) {
-        auto err = fail_sys(cat("rename ", q(tmp), " to ", q(image)));
-        ::unlink(tmp.c_str());
-        return err;
-    }
-    return image;
+    return HULL_TRY_CTX(build.publish(), "image cache");
 }
 
 std::string layer_holding(std::span<const std::string> lowers, const std::string& path) {

@@ -66,15 +66,14 @@ std::string normalize(std::string_view name) {
 }
 
 // The machine part of the initrd (see the header), from the cache or built into it.
-Result<std::string> machine_archive(const std::string& init, const std::string& moddir,
-                                    const std::vector<std::string>& modules) {
+Result<CacheEntry> machine_archive(const std::string& init, const std::string& moddir,
+                                   const std::vector<std::string>& modules) {
     Fnv64 h;
     h.add(kInitramfsFormat);
     HULL_TRY(add_identity(h, init));
     for (const auto& m : modules) HULL_TRY(add_identity(h, moddir + "/" + m));
-    std::string dir = image_cache_dir();
-    std::string path = cat(dir, "/initramfs-", h.hex(), ".cpio");
-    if (fs::exists(path)) return path;
+    std::string path = cat(image_cache_dir(), "/initramfs-", h.hex(), ".cpio");
+    if (auto hit = HULL_TRY_CTX(open_cache_entry(path), "image cache")) return std::move(*hit);
 
     CpioWriter w;
     w.add_directory("dev");
@@ -92,23 +91,19 @@ Result<std::string> machine_archive(const std::string& init, const std::string& 
     w.add_file("init", binary, 0755);
     std::string archive = w.finish();
 
-    HULL_TRY_CTX(fs::mkdir_p(dir, 0700), "image cache");
-    std::string tmp = cat(path, ".tmp.", ::getpid());
-    auto written = fs::write_file(tmp, archive, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (written && ::rename(tmp.c_str(), path.c_str()) < 0) written = fail_sys(cat("rename ", q(tmp), " to ", q(path)));
-    if (!written) {
-        ::unlink(tmp.c_str());
-        return fail(std::move(written.error()));
-    }
-    return path;
+    CacheBuild build = HULL_TRY_CTX(CacheBuild::start(path), "image cache");
+    HULL_TRY_CTX(fs::write_fd(FdRef(build.fd()), archive), cat("write ", q(build.tmp_path())));
+    return HULL_TRY_CTX(build.publish(), "image cache");
 }
 
-// Copies `src` to the end of `dst`.
-Status append_file(int dst, const std::string& src) {
-    UniqueFd in = HULL_TRY(fs::open(src, O_RDONLY));
+// Copies the cache entry `src` (from its start, whatever its fd's offset) to the end of `dst`.
+Status append_file(int dst, const CacheEntry& src_entry) {
+    const std::string& src = src_entry.path;
+    const int in = src_entry.fd.get();
+    loff_t off = 0;
     for (;;) {
         // In-kernel copy where the filesystems allow it, a plain read/write loop where not.
-        ssize_t n = ::copy_file_range(in.get(), nullptr, dst, nullptr, 1 << 30, 0);
+        ssize_t n = ::copy_file_range(in, &off, dst, nullptr, 1 << 30, 0);
         if (n == 0) return {};
         if (n > 0) continue;
         if (errno == EINTR) continue;
@@ -118,10 +113,11 @@ Status append_file(int dst, const std::string& src) {
     }
     char buf[1 << 16];
     for (;;) {
-        ssize_t n = ::read(in.get(), buf, sizeof buf);
+        ssize_t n = ::pread(in, buf, sizeof buf, off);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail_sys(cat("read ", q(src)));
         if (n == 0) return {};
+        off += n;
         HULL_TRY(fs::write_fd(FdRef(dst), std::string_view(buf, static_cast<std::size_t>(n))));
     }
 }
@@ -292,7 +288,7 @@ Result<LinuxGuest> plan_linux_guest(const oci::Spec& spec, const std::string& st
         if (writable_disk) wanted.insert(wanted.end(), kWritableModules.begin(), kWritableModules.end());
         proc.modules = HULL_TRY(resolve_modules(host.modules, wanted, kOptionalModules));
     }
-    std::string machine = HULL_TRY_CTX(machine_archive(init, host.modules, proc.modules), "the guest's initramfs");
+    CacheEntry machine = HULL_TRY_CTX(machine_archive(init, host.modules, proc.modules), "the guest's initramfs");
 
     // The container part: the process.
     CpioWriter w;

@@ -114,6 +114,12 @@ Status enter_jail(const OciVm& vm) {
         HULL_TRY(bind_file(cat("/proc/self/fd/", initrd.get()), j + "/initrd", true));
     }
     HULL_TRY(bind_file(vm.image, j + "/disk0", true));
+    // The name led to the locked entry when `create` found it, and nothing removes a locked
+    // entry; checked anyway, since a different file here would be a different root.
+    struct stat bound, locked;
+    if (::stat((j + "/disk0").c_str(), &bound) < 0 || ::fstat(vm.image_fd.get(), &locked) < 0 ||
+        bound.st_dev != locked.st_dev || bound.st_ino != locked.st_ino)
+        return fail_msg(cat("the cached image ", q(vm.image), " changed while the vm was created"));
     if (!vm.scratch.empty()) HULL_TRY(bind_file(vm.scratch, j + "/disk1", false));
     if (::chdir(j.c_str()) < 0) return fail_sys(cat("chdir ", q(j)));
     if (sys::pivot_root(".", ".") < 0) return fail_sys("pivot_root into the vm root");
@@ -332,7 +338,10 @@ Result<OciVm> plan_oci_vm(const oci::Spec& spec, const std::string& rootfs, cons
     }
     vm.clone_flags |= CLONE_NEWNS;
 
-    vm.image = layers.empty() ? HULL_TRY(rootfs_image(rootfs)) : HULL_TRY(layers_image(layers, state_dir));
+    // The entry stays read-locked (cache.hpp) until the VMM has taken its own disk lock.
+    CacheEntry image = layers.empty() ? HULL_TRY(rootfs_image(rootfs)) : HULL_TRY(layers_image(layers, state_dir));
+    vm.image = std::move(image.path);
+    vm.image_fd = std::move(image.fd);
     c.disks.push_back({"/disk0", true});
     if (!spec.root.readonly) {
         vm.scratch = state_dir + "/vm-disk1.img";
@@ -354,6 +363,8 @@ void vmm_main(OciVm& vm, int fifo_fd, int ready_fd) {
     if (vm.cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) die(ready_fd, Error::sys("unshare the cgroup namespace"));
     if (auto r = enter_jail(vm); !r) die(ready_fd, Error(r.error()).context("vm root"));
     auto machine = Vm::create(vm.config);
+    // The VMM's own lock on /disk0 (Vm::create) now keeps the image; so does a failure's exit.
+    vm.image_fd.reset();
     if (!machine) {
         // The VMM names its files by their jail paths; the user knows them by the annotations.
         Error e = machine.error();
@@ -364,6 +375,8 @@ void vmm_main(OciVm& vm, int fifo_fd, int ready_fd) {
         };
         rename("/kernel", vm.kernel, vm.host_kernel ? cat(" (vm.kernel in ", q(vm.kernel_config), ")") : " (in the rootfs)");
         rename("/initrd", vm.initrd, vm.host_kernel ? " (hull's initramfs for the guest)" : " (in the rootfs)");
+        rename("/disk0", vm.image, " (the rootfs image)");
+        rename("/disk1", vm.scratch, " (the writable disk)");
         die(ready_fd, Error(e.code(), what).context("vm"));
     }
     auto stop = StopSource::create();

@@ -47,6 +47,7 @@ struct OciVm {
     bool host_kernel = false;
     std::string kernel_config;  // with host_kernel: the config file that named the kernel
     std::string image;        // host path of the rootfs image (erofs, cached)
+    UniqueFd image_fd;        // the image, read-locked so a prune keeps it until the VMM holds its own lock
     std::string scratch;      // host path of the writable disk, empty when root.readonly
     std::string jail;         // empty directory the VMM mounts its root on (in its own mount ns)
     int clone_flags = 0;      // CLONE_NEW* for the VMM (always CLONE_NEWNS)

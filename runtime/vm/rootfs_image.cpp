@@ -93,29 +93,19 @@ Result<std::string> rootfs_key(const std::string& rootfs) {
     return h.hex();
 }
 
-Result<std::string> rootfs_image(const std::string& rootfs) {
+Result<CacheEntry> rootfs_image(const std::string& rootfs) {
     auto mkfs = detail::find_tool("mkfs.erofs");
     if (!mkfs)
         return fail_msg("the rootfs image for vm isolation needs mkfs.erofs (Debian package erofs-utils): not found");
     std::string key = HULL_TRY(rootfs_key(rootfs));
-    std::string dir = image_cache_dir();
-    std::string image = cat(dir, "/", key, ".erofs");
-    if (fs::exists(image)) return image;
-    HULL_TRY_CTX(fs::mkdir_p(dir, 0700), "image cache");
-    std::string tmp = cat(image, ".tmp.", ::getpid());
+    std::string image = cat(image_cache_dir(), "/", key, ".erofs");
+    if (auto hit = HULL_TRY_CTX(open_cache_entry(image), "image cache")) return std::move(*hit);
+    CacheBuild build = HULL_TRY_CTX(CacheBuild::start(image), "image cache");
     // -T0: the image does not depend on when it was built. -x-1: no xattrs (the guest gets
-    // none of the host's security labels).
-    auto built = detail::run_tool({*mkfs, "--quiet", "-T0", "-x-1", tmp, rootfs}, cat("mkfs.erofs ", q(rootfs)));
-    if (!built) {
-        ::unlink(tmp.c_str());
-        return fail(std::move(built.error()));
-    }
-    if (::rename(tmp.c_str(), image.c_str()) < 0) {
-        auto err = fail_sys(cat("rename ", q(tmp), " to ", q(image)));
-        ::unlink(tmp.c_str());
-        return err;
-    }
-    return image;
+    // none of the host's security labels). mkfs.erofs writes into the file it is given in
+    // place, so the build's lock stays on what it writes.
+    HULL_TRY(detail::run_tool({*mkfs, "--quiet", "-T0", "-x-1", build.tmp_path(), rootfs}, cat("mkfs.erofs ", q(rootfs))));
+    return HULL_TRY_CTX(build.publish(), "image cache");
 }
 
 }  // namespace hull::vm

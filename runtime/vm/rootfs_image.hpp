@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "runtime/vm/cache.hpp"
 
 #include <string>
 
@@ -17,8 +18,9 @@ std::string image_cache_dir();
 // rsync trust them).
 Result<std::string> rootfs_key(const std::string& rootfs);
 
-// The path of an erofs image of `rootfs` in the cache, building it (into a temporary file,
-// renamed into place, so concurrent creates never see half an image) when missing.
-Result<std::string> rootfs_image(const std::string& rootfs);
+// An erofs image of `rootfs` in the cache, building it (into a temporary file, renamed into
+// place, so concurrent creates never see half an image) when missing; read-locked against
+// pruning for as long as the entry's fd is open (cache.hpp).
+Result<CacheEntry> rootfs_image(const std::string& rootfs);
 
 }  // namespace hull::vm

@@ -11,6 +11,7 @@
 #include "runtime/vm/devices/serial/uart.hpp"
 #include "runtime/vm/devices/virtio/blk.hpp"
 #include "runtime/vm/devices/virtio/console.hpp"
+#include "runtime/vm/disk_lock.hpp"
 #include "runtime/vm/hex.hpp"
 #include "runtime/vm/kvm.hpp"
 #include "runtime/vm/memory.hpp"
@@ -410,8 +411,12 @@ Result<Vm> Vm::create(const VmConfig& config) {
     std::optional<OpenedFile> initrd;
     if (!config.initrd.empty()) initrd = HULL_TRY(open_file(config.initrd, O_RDONLY, "initrd"));
     std::vector<OpenedFile> disks;
-    for (const DiskConfig& d : config.disks)
-        disks.push_back(HULL_TRY(open_file(d.path, d.read_only ? O_RDONLY : O_RDWR, "disk")));
+    for (const DiskConfig& d : config.disks) {
+        OpenedFile disk = HULL_TRY(open_file(d.path, d.read_only ? O_RDONLY : O_RDWR, "disk"));
+        // Shared for a read-only disk, exclusive for a writable one, held while the VM has it.
+        HULL_TRY(lock_disk(disk.fd.get(), d.path, d.read_only));
+        disks.push_back(std::move(disk));
+    }
 
     s.kvm = HULL_TRY(Kvm::open(config.kvm_path.c_str()));
     s.vm_fd = UniqueFd(kvm_ioctl(s.kvm.fd(), KVM_CREATE_VM, 0UL));
