@@ -25,13 +25,17 @@ using detail::Fnv64;
 // Bumped whenever the machine part's layout changes, so cached archives are not reused.
 constexpr std::string_view kInitramfsFormat = "initramfs-v1";
 
-// Drivers the guest init needs to reach its root: the virtio-mmio transport (found through the
-// ACPI table the VMM writes), virtio-blk, erofs (libcrc32c, which erofs needs, finds crc32c
-// through the crypto API, which cannot load a module itself in a guest without modprobe, hence
-// crc32c_generic first) and overlay; ext4 for the writable disk. Built-in ones need no file.
-const std::vector<std::string> kRootModules = {"virtio_mmio", "virtio_blk", "crc32c_generic", "erofs", "overlay"};
+// Drivers the guest init needs: the virtio-mmio transport (found through the ACPI table the VMM
+// writes); virtio-console for the VMM's control channel (/dev/hvc1; loaded before the disks'
+// drivers so its ports exist by the time the process runs); virtio-blk, erofs (libcrc32c,
+// which erofs needs, finds crc32c through the crypto API, which cannot load a module itself in
+// a guest without modprobe, hence crc32c_generic first) and overlay to reach the root; ext4 for
+// the writable disk. Built-in ones need no file. A kernel without virtio-console still boots:
+// the guest init says the channel is missing and the VMM stops the VM on SIGTERM & co. itself.
+const std::vector<std::string> kRootModules = {"virtio_mmio", "virtio_console", "virtio_blk", "crc32c_generic", "erofs",
+                                               "overlay"};
 const std::vector<std::string> kWritableModules = {"ext4"};
-const std::vector<std::string> kOptionalModules = {"crc32c_generic"};
+const std::vector<std::string> kOptionalModules = {"crc32c_generic", "virtio_console"};
 
 // A file's identity for the cache key: a replaced or rebuilt file changes its inode, size or
 // mtime, as make and rsync trust.
@@ -283,6 +287,7 @@ Result<LinuxGuest> plan_linux_guest(const oci::Spec& spec, const std::string& st
     guest::GuestProcess proc = guest_process_for(spec);
     if (proc.args.empty()) return fail_msg("process.args: a linux vm needs a program to run");
     proc.writable_disk = writable_disk;
+    proc.control = std::string(guest::kControlDevice);
     if (!host.modules.empty()) {
         std::vector<std::string> wanted = kRootModules;
         if (writable_disk) wanted.insert(wanted.end(), kWritableModules.begin(), kWritableModules.end());

@@ -4,7 +4,10 @@
 // - GuestInitTest: hull-guest-init itself, in its test mode (HULL_GUEST_INIT_TEST=1), as PID 1
 //   of an ordinary container, reading /hull/process.json from the rootfs: the probe reports the
 //   args, env, cwd, uid/gid/groups, umask, hostname, rlimits and no_new_privs it got; exit
-//   statuses (0, 7, 128+9, 127) and orphan reaping are checked from inside.
+//   statuses (0, 7, 128+9, 127) and orphan reaping are checked from inside. The control channel
+//   (runtime/vm/control_protocol.hpp) is a pty of the test's own bound at /dev/hvc1, as the
+//   VMM's second virtio-console is in a guest: the init says kReady on it, and the probe
+//   reports the signals and the window size the test's messages gave it.
 // - LinuxVmTest: a real boot of Debian's kernel (tests/vm/fetch-kernel.sh). The console must show
 //   `Linux version` and the command line hull passed. Where /dev/kvm can run a stock kernel the
 //   guest init runs the process and its status (7) is hull's; on this project's nested-PVM
@@ -13,13 +16,20 @@
 // - Bad input: no configuration, a missing or wrong kernel, no guest init binary: one-line
 //   errors, nothing left behind (no state dir, cgroup, process, cache temp files).
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <optional>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "console.hpp"
 #include "harness.hpp"
 #include "vm_support.hpp"
 
@@ -45,15 +55,87 @@ void expect_one_line_error(const ProcResult& r, const std::string& needle) {
 // What hull writes as /hull/process.json (runtime/vm/guest_init/process_config.hpp), with
 // harmless defaults; tests change fields.
 json base_process() {
-    return {{"version", 1},         {"args", {"/probe", "report"}},
+    return {{"version", 2},         {"args", {"/probe", "report"}},
             {"env", {"PATH=/bin"}}, {"cwd", "/"},
             {"uid", 0},             {"gid", 0},
             {"additionalGids", json::array()},
             {"terminal", false},    {"noNewPrivileges", false},
             {"rlimits", json::array()},
             {"hostname", ""},       {"modules", json::array()},
-            {"writableDisk", false}, {"readonlyRoot", false}};
+            {"writableDisk", false}, {"readonlyRoot", false},
+            {"control", ""}};
 }
+
+using Bytes = std::vector<std::uint8_t>;
+
+// Reads `fd` (non-blocking or not) into `text` until `done(text)` or `timeout`; false on time-out
+// or end of input first.
+template <typename Done>
+bool read_until(int fd, std::string& text, Done done, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done(text)) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left <= 0ms) return false;
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        char buf[4096];
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) return done(text);
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+// The stand-in for the VMM's control channel: a pty on the host whose slave the container sees
+// at /dev/hvc1 (a tty, as the guest's hvc1 is) and whose master the test reads and writes.
+class ControlPty {
+public:
+    ControlPty() {
+        master_ = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master_ < 0 || grantpt(master_) < 0 || unlockpt(master_) < 0) throw std::runtime_error("cannot make a pty");
+        char name[128];
+        if (ptsname_r(master_, name, sizeof name) != 0) throw std::runtime_error("ptsname");
+        slave_ = name;
+        struct stat st;
+        if (stat(name, &st) < 0) throw std::runtime_error("stat the pty slave");
+        rdev_ = st.st_rdev;
+        // The slave stays open here until the container has it, so the master does not read
+        // EIO (no slave) meanwhile; the master's own termios are raw already.
+        slave_fd_ = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave_fd_ < 0) throw std::runtime_error("open the pty slave");
+    }
+    ~ControlPty() {
+        close(master_);
+        if (slave_fd_ >= 0) close(slave_fd_);
+    }
+    ControlPty(const ControlPty&) = delete;
+    ControlPty& operator=(const ControlPty&) = delete;
+
+    // The slave bound at `path` in the container, and the device cgroup letting it in.
+    void add_to(json& spec, const std::string& path = "/dev/hvc1") const {
+        spec["mounts"].push_back({{"destination", path}, {"type", "bind"}, {"source", slave_}, {"options", {"bind"}}});
+        spec["linux"]["resources"]["devices"].push_back(
+            {{"allow", true}, {"type", "c"}, {"major", major(rdev_)}, {"minor", minor(rdev_)}, {"access", "rw"}});
+    }
+    // The first bytes the guest init writes: kReady and nothing else.
+    std::string read_ready(std::chrono::milliseconds timeout = 15s) {
+        std::string got;
+        read_until(master_, got, [](const std::string& t) { return t.size() >= 2; }, timeout);
+        return got;
+    }
+    void send(const Bytes& bytes) const {
+        ASSERT_EQ(write(master_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size())) << strerror(errno);
+    }
+
+private:
+    int master_ = -1;
+    int slave_fd_ = -1;
+    std::string slave_;
+    dev_t rdev_ = 0;
+};
+
+const std::string kReadyBytes = {3, 0};  // control::kReady, no payload
 
 class GuestInitTest : public RuntimeTest {
 protected:
@@ -76,6 +158,43 @@ protected:
         spec_["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
         spec_["process"]["noNewPrivileges"] = false;
     }
+
+    // `hull run` of the init on a thread, the container's stdout to `out_`, so the test can talk
+    // to the control channel while it runs.
+    std::future<ProcResult> start_init(const json& process, std::string& id) {
+        write_text(rootfs_ / "hull/process.json", process.dump());
+        write_spec();
+        id = new_id();
+        out_ = base_ / ("out-" + id);
+        RunOptions o;
+        o.stdout_file = out_;
+        o.timeout = 30s;
+        return std::async(std::launch::async, [this, id, o] { return rt({"run", "--bundle", bundle_.string(), id}, o); });
+    }
+    // Waits until the probe in the container says it is ready for signals.
+    bool probe_ready() const {
+        return poll_until([&] {
+            for (const json& j : json_lines(read_text(out_)))
+                if (j.value("ready", false)) return true;
+            return false;
+        }, 15s);
+    }
+    // The probe's lines reporting a signal.
+    static std::vector<json> signals_in(const std::string& out) {
+        std::vector<json> sigs;
+        for (const json& j : json_lines(out))
+            if (j.contains("signal")) sigs.push_back(j);
+        return sigs;
+    }
+    // Lines of `err` from the guest init about the control channel.
+    static std::vector<std::string> control_lines(const std::string& err) {
+        std::vector<std::string> lines;
+        for (const std::string& l : split_lines(err))
+            if (l.find("hull-guest-init: control channel") != std::string::npos) lines.push_back(l);
+        return lines;
+    }
+
+    fs::path out_;
 
     ProcResult run_init(const json& process) {
         write_text(rootfs_ / "hull/process.json", process.dump());
@@ -205,6 +324,198 @@ TEST_F(GuestInitTest, OutsideAGuestItRefusesToRun) {
     ProcResult r = run_process({guest_init_binary().string()});
     EXPECT_EQ(r.exit_code, 2) << r.describe();
     EXPECT_NE(r.err.find("runs as PID 1 of a hull vm guest"), std::string::npos) << r.describe();
+}
+
+// ---- the control channel -----------------------------------------------------------------------
+
+TEST_F(GuestInitTest, SignalFromTheHostReachesTheProcess) {
+    ControlPty pty;
+    pty.add_to(spec_);
+    json p = base_process();
+    p["control"] = "/dev/hvc1";
+    p["args"] = {"/probe", "signal-wait", "1"};
+    std::string id;
+    auto run = start_init(p, id);
+    EXPECT_EQ(pty.read_ready(), kReadyBytes) << "no kReady from the guest init on the control channel";
+    bool ready = probe_ready();
+    EXPECT_TRUE(ready) << read_text(out_);
+    if (ready) pty.send({1, 1, 15});  // kSignal SIGTERM
+    else rt({"kill", id, "KILL"});
+    ProcResult r = run.get();
+    expect_nothing_left(id, bundle_);
+    // The probe got SIGTERM from the init (PID 1 in the container), ended by itself, and the
+    // init reported its status.
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    auto sigs = signals_in(r.out);
+    ASSERT_EQ(sigs.size(), 1u) << r.describe();
+    EXPECT_EQ(sigs[0]["signal"], 15);
+    EXPECT_EQ(sigs[0]["name"], "SIGTERM");
+    EXPECT_EQ(sigs[0]["sender_pid"], 1);
+    EXPECT_NE(r.out.find("hull-guest-init: exit status 0\n"), std::string::npos) << r.describe();
+    EXPECT_TRUE(control_lines(r.err).empty()) << r.describe();
+}
+
+TEST_F(GuestInitTest, SplitMessagesAndUnknownTypes) {
+    ControlPty pty;
+    pty.add_to(spec_);
+    json p = base_process();
+    p["control"] = "/dev/hvc1";
+    p["args"] = {"/probe", "signal-wait", "2"};
+    std::string id;
+    auto run = start_init(p, id);
+    EXPECT_EQ(pty.read_ready(), kReadyBytes);
+    bool ready = probe_ready();
+    EXPECT_TRUE(ready) << read_text(out_);
+    if (ready) {
+        // An unknown type (200) with three payload bytes cut across three writes, the first one
+        // starting a kSignal of a real-time signal (34) that the next write finishes, then
+        // SIGUSR1 (10) glued to another unknown type without payload. The pauses let the init
+        // read each piece on its own. A payload byte of 15 inside the unknown message must not
+        // be taken for a signal.
+        pty.send({200, 3, 15});
+        std::this_thread::sleep_for(200ms);
+        pty.send({15, 15, 1});
+        std::this_thread::sleep_for(200ms);
+        pty.send({1, 34});
+        std::this_thread::sleep_for(200ms);
+        pty.send({77, 0, 1, 1, 10});
+    } else {
+        rt({"kill", id, "KILL"});
+    }
+    ProcResult r = run.get();
+    expect_nothing_left(id, bundle_);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    auto sigs = signals_in(r.out);
+    ASSERT_EQ(sigs.size(), 2u) << r.describe();
+    EXPECT_EQ(sigs[0]["signal"], 34);
+    EXPECT_EQ(sigs[1]["signal"], 10);
+    EXPECT_EQ(sigs[1]["sender_pid"], 1);
+    // Unknown types are skipped quietly: a newer host may send what this init predates.
+    EXPECT_TRUE(control_lines(r.err).empty()) << r.describe();
+}
+
+TEST_F(GuestInitTest, BadSignalNumberIsIgnoredWithOneLine) {
+    ControlPty pty;
+    pty.add_to(spec_);
+    json p = base_process();
+    p["control"] = "/dev/hvc1";
+    p["args"] = {"/probe", "signal-wait", "1"};
+    std::string id;
+    auto run = start_init(p, id);
+    EXPECT_EQ(pty.read_ready(), kReadyBytes);
+    bool ready = probe_ready();
+    EXPECT_TRUE(ready) << read_text(out_);
+    if (ready) {
+        pty.send({1, 1, 65});  // no such signal
+        pty.send({1, 1, 0});   // not a signal
+        pty.send({1, 1, 2});   // SIGINT: the channel still works after them
+    } else {
+        rt({"kill", id, "KILL"});
+    }
+    ProcResult r = run.get();
+    expect_nothing_left(id, bundle_);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    auto sigs = signals_in(r.out);
+    ASSERT_EQ(sigs.size(), 1u) << r.describe();
+    EXPECT_EQ(sigs[0]["signal"], 2);
+    EXPECT_EQ(control_lines(r.err),
+              (std::vector<std::string>{"hull-guest-init: control channel `/dev/hvc1`: signal 65 is not 1..64, ignored",
+                                        "hull-guest-init: control channel `/dev/hvc1`: signal 0 is not 1..64, ignored"}))
+        << r.describe();
+}
+
+TEST_F(GuestInitTest, WindowSizeReachesTheProcesssTerminal) {
+    ControlPty pty;
+    pty.add_to(spec_);
+    spec_["process"]["terminal"] = true;
+    json p = base_process();
+    p["control"] = "/dev/hvc1";
+    p["terminal"] = true;
+    // The size before, a wait for SIGWINCH, the size after.
+    p["args"] = {"/probe", "winsize", "+", "signal-wait", "1", "+", "winsize"};
+    write_text(rootfs_ / "hull/process.json", p.dump());
+    write_spec();
+    ConsoleSocket sock(base_ / "console.sock");
+    std::string id = new_id();
+    ProcResult c = rt({"create", "--bundle", bundle_.string(), "--console-socket", sock.path().string(), id});
+    ASSERT_TRUE(c.ok()) << c.describe();
+    int master = sock.receive_master(10s);
+    ASSERT_GE(master, 0) << "no pty master received on the console socket";
+    ProcResult s = rt({"start", id});
+    ASSERT_TRUE(s.ok()) << s.describe();
+    EXPECT_EQ(pty.read_ready(), kReadyBytes);
+    std::string console;
+    bool ready = read_until(master, console, [](const std::string& t) { return t.find("\"ready\":true") != std::string::npos; }, 15s);
+    EXPECT_TRUE(ready) << console;
+    if (ready) pty.send({2, 4, 33, 0, 0x2d, 0x01});  // kWindowSize 33 rows, 301 columns
+    else rt({"kill", id, "KILL"});
+    console += sock.read_until_closed(20s);
+    EXPECT_TRUE(wait_status(id, "stopped")) << console;
+
+    std::vector<json> sizes;
+    for (const json& j : json_lines(console))
+        if (j.value("probe", "") == "winsize") sizes.push_back(j);
+    ASSERT_EQ(sizes.size(), 2u) << console;
+    EXPECT_EQ(sizes[0]["controlling"], true) << "the process's stdin is not its controlling terminal: " << console;
+    EXPECT_NE(sizes[0]["cols"], 301) << console;
+    EXPECT_EQ(sizes[1]["rows"], 33) << console;
+    EXPECT_EQ(sizes[1]["cols"], 301) << console;
+    // SIGWINCH came from the terminal (the kernel, sender 0), not from the init forwarding one.
+    auto sigs = signals_in(console);
+    ASSERT_EQ(sigs.size(), 1u) << console;
+    EXPECT_EQ(sigs[0]["name"], "SIGWINCH");
+    EXPECT_EQ(sigs[0]["sender_pid"], 0);
+    EXPECT_NE(console.find("hull-guest-init: exit status 0"), std::string::npos) << console;
+    EXPECT_EQ(console.find("hull-guest-init: control channel"), std::string::npos) << console;
+}
+
+TEST_F(GuestInitTest, AMissingOrBrokenControlChannelIsOneLineAndTheProcessRunsOn) {
+    struct Case {
+        std::string name, control, line;
+        json args;
+    };
+    const std::vector<Case> cases = {
+        // Not a tty: refused at once.
+        {"not a tty", "/dev/null",
+         "hull-guest-init: control channel `/dev/null`: make it raw: inappropriate ioctl for device; signals "
+         "from the host stop the VM instead",
+         {"/probe", "sleep", "0.5", "+", "exit", "3"}},
+        // Never there: given up after the wait, while the process runs.
+        {"missing", "/dev/hvc1",
+         "hull-guest-init: control channel `/dev/hvc1`: not there after 5 s (open: no such file or directory); signals "
+         "from the host stop the VM instead",
+         {"/probe", "sleep", "6", "+", "exit", "3"}},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        json p = base_process();
+        p["control"] = c.control;
+        p["args"] = c.args;
+        ProcResult r = run_init(p);
+        EXPECT_EQ(r.exit_code, 3) << r.describe();
+        EXPECT_NE(r.out.find("hull-guest-init: exit status 3\n"), std::string::npos) << r.describe();
+        EXPECT_EQ(control_lines(r.err), std::vector<std::string>{c.line}) << r.describe();
+    }
+}
+
+TEST_F(GuestInitTest, SignalsTheInitGetsStillReachTheProcess) {
+    // Without a control channel: `hull kill` SIGUSR1 to the container's init (the guest init)
+    // goes on to the process, as in a guest where the init gets it from the kernel.
+    json p = base_process();
+    p["args"] = {"/probe", "signal-wait", "1"};
+    std::string id;
+    auto run = start_init(p, id);
+    bool ready = probe_ready();
+    EXPECT_TRUE(ready) << read_text(out_);
+    ProcResult k = rt({"kill", id, ready ? "USR1" : "KILL"});
+    EXPECT_TRUE(k.ok()) << k.describe();
+    ProcResult r = run.get();
+    expect_nothing_left(id, bundle_);
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    auto sigs = signals_in(r.out);
+    ASSERT_EQ(sigs.size(), 1u) << r.describe();
+    EXPECT_EQ(sigs[0]["name"], "SIGUSR1");
+    EXPECT_EQ(sigs[0]["sender_pid"], 1);
 }
 
 // ---- the real boot -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -1058,6 +1059,27 @@ int cmd_wait_file(int argc, char** argv) {
     return found ? 0 : 1;
 }
 
+// The window size of the terminal on FD (default 0) as TIOCGWINSZ gives it, and whether FD is
+// this process's controlling terminal: what a program in the container sees of its terminal.
+int cmd_winsize(int argc, char** argv) {
+    int fd = argc > 1 ? atoi(argv[1]) : 0;
+    struct winsize ws;
+    memset(&ws, 0, sizeof ws);
+    int err = ioctl(fd, TIOCGWINSZ, &ws) < 0 ? errno : 0;
+    pid_t sid = -1;
+    int ctty = ioctl(fd, TIOCGSID, &sid) == 0 && sid == getsid(0);
+    begin_obj();
+    kv_str("probe", "winsize");
+    kv_i64("fd", fd);
+    kv_i64("errno", err);
+    kv_i64("rows", ws.ws_row);
+    kv_i64("cols", ws.ws_col);
+    kv_bool("controlling", ctty != 0);
+    end_obj();
+    out_flush();
+    return err == 0 ? 0 : 1;
+}
+
 int cmd_echo(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (i > 1) out_raw(" ", 1);
@@ -1086,6 +1108,7 @@ void usage() {
         "  exit N                      exit with status N\n"
         "  signal-wait [COUNT]         print a line per signal; exit after COUNT\n"
         "  wait-file PATH [MS]         wait until PATH exists\n"
+        "  winsize [FD]                TIOCGWINSZ of FD (default 0); FD is the controlling tty?\n"
         "  attack-exe [MS]             try to open foreign /proc/PID/exe for writing\n";
     flush_fd(2, text, sizeof text - 1);
 }
@@ -1107,6 +1130,7 @@ int run_command(int argc, char** argv, int full_argc, char** full_argv) {
     if (!strcmp(c, "exit")) _exit(argc > 1 ? atoi(argv[1]) : 0);
     if (!strcmp(c, "signal-wait")) return cmd_signal_wait(argc, argv);
     if (!strcmp(c, "wait-file")) return cmd_wait_file(argc, argv);
+    if (!strcmp(c, "winsize")) return cmd_winsize(argc, argv);
     if (!strcmp(c, "attack-exe")) return cmd_attack_exe(argc, argv);
     usage();
     return 2;

@@ -64,6 +64,7 @@ std::string to_json(const GuestProcess& p) {
     j["modules"] = p.modules;
     j["writableDisk"] = p.writable_disk;
     j["readonlyRoot"] = p.readonly_root;
+    j["control"] = p.control;
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -74,7 +75,7 @@ std::expected<GuestProcess, std::string> parse_guest_process(std::string_view te
     // Every key is required: hull writes them all, so a missing one means a mismatched pair
     // of hull and guest init, which is worth saying rather than guessing around.
     for (const char* key : {"version", "args", "env", "cwd", "uid", "gid", "additionalGids", "terminal",
-                            "noNewPrivileges", "rlimits", "hostname", "modules", "writableDisk", "readonlyRoot"})
+                            "noNewPrivileges", "rlimits", "hostname", "modules", "writableDisk", "readonlyRoot", "control"})
         if (!j.contains(key)) return bad(std::string(".") + key, "is required");
     auto version = get_u64(j["version"], ".version");
     if (!version) return Err(version.error());
@@ -139,6 +140,8 @@ std::expected<GuestProcess, std::string> parse_guest_process(std::string_view te
     }
     HULL_GET(p.writable_disk, get_bool(j["writableDisk"], ".writableDisk"));
     HULL_GET(p.readonly_root, get_bool(j["readonlyRoot"], ".readonlyRoot"));
+    HULL_GET(p.control, get_string(j["control"], ".control"));
+    if (!p.control.empty() && p.control[0] != '/') return bad(".control", "must be empty or an absolute path");
 #undef HULL_GET
     return p;
 }

@@ -19,7 +19,10 @@ namespace hull::vm::guest {
 
 // The file's place in the initramfs, and the version this code writes and accepts.
 inline constexpr std::string_view kProcessConfigPath = "/hull/process.json";
-inline constexpr int kProcessConfigVersion = 1;
+inline constexpr int kProcessConfigVersion = 2;
+// Where a Linux guest sees the VMM's control channel (control_protocol.hpp): the second
+// virtio-console, after hvc0, the output console.
+inline constexpr std::string_view kControlDevice = "/dev/hvc1";
 
 struct GuestRlimit {
     int resource = 0;  // RLIMIT_* number (host and guest are the same architecture)
@@ -44,6 +47,7 @@ struct GuestProcess {
     std::vector<std::string> modules;  // .ko paths below /lib/modules in the initramfs, load order
     bool writable_disk = false;        // /dev/vdb is an ext4 disk for the overlay's upper layer
     bool readonly_root = false;        // root.readonly: the merged root is remounted read-only
+    std::string control;               // the control channel's tty (kControlDevice); empty: none
 };
 
 // The JSON hull writes (compact, one line).

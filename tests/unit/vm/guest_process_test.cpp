@@ -26,6 +26,7 @@ GuestProcess sample() {
     p.modules = {"kernel/drivers/virtio/virtio.ko", "kernel/fs/erofs/erofs.ko.xz"};
     p.writable_disk = true;
     p.readonly_root = false;
+    p.control = "/dev/hvc1";
     return p;
 }
 
@@ -53,6 +54,15 @@ TEST(GuestProcess, RoundTrips) {
     EXPECT_EQ(back->modules, p.modules);
     EXPECT_TRUE(back->writable_disk);
     EXPECT_FALSE(back->readonly_root);
+    EXPECT_EQ(back->control, "/dev/hvc1");
+}
+
+TEST(GuestProcess, NoControlChannelStaysEmpty) {
+    GuestProcess p = sample();
+    p.control.clear();
+    auto back = parse_guest_process(to_json(p));
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back->control, "");
 }
 
 TEST(GuestProcess, NoUmaskStaysUnset) {
@@ -75,7 +85,7 @@ TEST(GuestProcess, MalformedFieldsAreRefusedByPath) {
         {"array", [](json& j) { j = json::array(); }, "expected an object"},
         {"missing args", [](json& j) { j.erase("args"); }, ".args: is required"},
         {"missing readonlyRoot", [](json& j) { j.erase("readonlyRoot"); }, ".readonlyRoot: is required"},
-        {"version", [](json& j) { j["version"] = 2; }, ".version: this guest init reads version 1, got 2"},
+        {"version", [](json& j) { j["version"] = 1; }, ".version: this guest init reads version 2, got 1"},
         {"args empty", [](json& j) { j["args"] = json::array(); }, ".args: must not be empty"},
         {"args[0] empty", [](json& j) { j["args"] = {""}; }, ".args[0]: must not be empty"},
         {"args type", [](json& j) { j["args"] = {"a", 1}; }, ".args[1]: expected a string"},
@@ -98,6 +108,9 @@ TEST(GuestProcess, MalformedFieldsAreRefusedByPath) {
         {"module absolute", [](json& j) { j["modules"] = {"/x.ko"}; }, ".modules[0]: expected a relative path without `..`"},
         {"module dotdot", [](json& j) { j["modules"] = {"a/../../x.ko"}; }, ".modules[0]: expected a relative path without `..`"},
         {"writableDisk", [](json& j) { j["writableDisk"] = "yes"; }, ".writableDisk: expected true or false"},
+        {"missing control", [](json& j) { j.erase("control"); }, ".control: is required"},
+        {"control type", [](json& j) { j["control"] = false; }, ".control: expected a string"},
+        {"control relative", [](json& j) { j["control"] = "dev/hvc1"; }, ".control: must be empty or an absolute path"},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.name);

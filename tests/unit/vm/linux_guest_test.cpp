@@ -236,6 +236,78 @@ TEST(GuestProcessFor, TakesProcessHostnameAndRoot) {
     EXPECT_EQ(back->args, p.args);
 }
 
+// The file `name` in a newc archive (the first one of that name), from its header's size field.
+std::string cpio_member(const std::string& archive, const std::string& name) {
+    std::size_t at = archive.find(name + '\0');
+    if (at == std::string::npos || at < 110) return {};
+    // magic, ino, mode, uid, gid, nlink, mtime: 6 + 6 * 8 characters, then filesize.
+    std::size_t size = std::stoul(archive.substr(at - 110 + 54, 8), nullptr, 16);
+    std::size_t data = (at + name.size() + 1 + 3) / 4 * 4;
+    return archive.substr(data, size);
+}
+
+TEST(PlanLinuxGuest, InitrdNamesTheControlChannelAndLoadsVirtioConsoleAfterTheTransport) {
+    TempDir t;
+    const std::string mods = t.path() + "/modules";
+    write(mods + "/modules.dep",
+          "kernel/drivers/virtio/virtio_ring.ko:\n"
+          "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\n"
+          "kernel/drivers/virtio/virtio_mmio.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
+          "kernel/drivers/char/virtio_console.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
+          "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n");
+    write(mods + "/modules.builtin", "kernel/fs/erofs/erofs.ko\nkernel/fs/overlayfs/overlay.ko\n");
+    for (const char* m : {"virtio/virtio_ring", "virtio/virtio", "virtio/virtio_mmio", "char/virtio_console", "block/virtio_blk"})
+        write(mods + "/kernel/drivers/" + m + ".ko", std::string("module ") + m);
+    write(t.path() + "/vmlinux", "a kernel");
+    write(t.path() + "/init", "an init");
+    ::chmod((t.path() + "/init").c_str(), 0755);
+    write(t.path() + "/config.json",
+          "{\"vm\": {\"kernel\": \"" + t.path() + "/vmlinux\", \"modules\": \"" + mods + "\"}}");
+    fs::create_directories(t.path() + "/state");
+    ::setenv("HULL_CONFIG", (t.path() + "/config.json").c_str(), 1);
+    ::setenv("HULL_VM_CACHE", (t.path() + "/cache").c_str(), 1);
+    ::setenv("HULL_GUEST_INIT", (t.path() + "/init").c_str(), 1);
+    auto spec = oci::parse_config(R"({"ociVersion": "1.0.2", "process": {"args": ["/bin/app"], "cwd": "/"},
+                                      "root": {"path": "rootfs", "readonly": true}})");
+    ASSERT_TRUE(spec) << spec.error().message();
+    auto g = plan_linux_guest(*spec, t.path() + "/state", /*writable_disk=*/false);
+    ::unsetenv("HULL_CONFIG");
+    ::unsetenv("HULL_VM_CACHE");
+    ::unsetenv("HULL_GUEST_INIT");
+    ASSERT_TRUE(g) << g.error().message();
+
+    std::string initrd = slurp(g->initrd);
+    EXPECT_EQ(cpio_member(initrd, "lib/modules/kernel/drivers/char/virtio_console.ko"), "module char/virtio_console");
+    auto p = guest::parse_guest_process(cpio_member(initrd, "hull/process.json"));
+    ASSERT_TRUE(p) << p.error();
+    EXPECT_EQ(p->control, "/dev/hvc1");
+    EXPECT_EQ(p->modules, (std::vector<std::string>{"kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
+                                                    "kernel/drivers/virtio/virtio_mmio.ko",
+                                                    "kernel/drivers/char/virtio_console.ko",
+                                                    "kernel/drivers/block/virtio_blk.ko"}));
+
+    // A kernel without virtio-console still gets its initrd: the guest init says the channel is
+    // missing and the VMM stops the VM on SIGTERM & co. itself.
+    write(mods + "/modules.dep",
+          "kernel/drivers/virtio/virtio_ring.ko:\n"
+          "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\n"
+          "kernel/drivers/virtio/virtio_mmio.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
+          "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n");
+    fs::remove(g->initrd);
+    ::setenv("HULL_CONFIG", (t.path() + "/config.json").c_str(), 1);
+    ::setenv("HULL_VM_CACHE", (t.path() + "/cache").c_str(), 1);
+    ::setenv("HULL_GUEST_INIT", (t.path() + "/init").c_str(), 1);
+    auto without = plan_linux_guest(*spec, t.path() + "/state", false);
+    ::unsetenv("HULL_CONFIG");
+    ::unsetenv("HULL_VM_CACHE");
+    ::unsetenv("HULL_GUEST_INIT");
+    ASSERT_TRUE(without) << without.error().message();
+    auto q = guest::parse_guest_process(cpio_member(slurp(without->initrd), "hull/process.json"));
+    ASSERT_TRUE(q) << q.error();
+    EXPECT_EQ(q->modules.size(), 4u);
+    EXPECT_EQ(q->control, "/dev/hvc1");
+}
+
 TEST(FindGuestInit, EnvironmentThenBesideTheBinary) {
     TempDir t;
     std::string exe = t.path() + "/init";
