@@ -4,7 +4,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App& app) {
+Action checkpoint_setup(CLI::App& app) {
     app.add_option("--image-path", "path for saving criu image files");
     app.add_option("--work-path", "path for saving work files and logs");
     app.add_option("--parent-path", "path for previous criu image files in pre-dump");
@@ -38,7 +38,7 @@ extern const Command checkpoint_command{
     "Where \"<container-id>\" is the name for the instance of the container to be\n"
     "checkpointed.\n\n"
     "The checkpoint command saves the state of the container instance.",
-    setup,
+    checkpoint_setup,
 };
 
 }  // namespace hull::cli

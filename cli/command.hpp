@@ -32,13 +32,25 @@ enum class ArgMode {
     stop_at_first_positional, // runc's SkipArgReorder: all after the container id is passed through
 };
 
+// A helper program, found by images::find_helper: $<env_var>, else beside hull, else in
+// ../libexec/hull.
+struct Helper {
+    const char* program;
+    const char* env_var;
+};
+
 struct Command {
     const char* name;
     const char* summary;       // one line, for the command list
     const char* usage;         // what follows "hull <name> " in the usage line
     const char* description;   // longer help; may be empty
-    Action (*setup)(CLI::App& app);
+    Action (*setup)(CLI::App& app);  // null when `helper` runs the command
     ArgMode mode = ArgMode::interleaved;
+    // The image commands in `hull`: it does not link the image store (cli/CMakeLists.txt says
+    // why) and execs this helper program (hull-image) with its own argv, so the helper parses
+    // everything, global options included.
+    const Helper* helper = nullptr;
+    int helper_failure_status = 1;   // the exit status when the helper cannot be run
 };
 
 extern const Command checkpoint_command;
@@ -48,7 +60,6 @@ extern const Command events_command;
 extern const Command exec_command;
 extern const Command features_command;
 extern const Command kill_command;
-extern const Command launch_command;
 extern const Command list_command;
 extern const Command pause_command;
 extern const Command ps_command;
@@ -60,10 +71,12 @@ extern const Command start_command;
 extern const Command state_command;
 extern const Command update_command;
 extern const Command vm_command;
-// The image commands (cli/image_common.hpp).
+// The image commands (cli/image_commands.hpp): in hull-image, run by their files
+// (cli/image_common.hpp); in `hull`, entries that name hull-image (cli/image_delegates.cpp).
 extern const Command image_command;
 extern const Command images_command;
 extern const Command import_command;
+extern const Command launch_command;
 extern const Command pull_command;
 extern const Command rmi_command;
 

@@ -6,7 +6,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App& app) {
+Action create_setup(CLI::App& app) {
     auto opts = std::make_shared<runtime::CreateOptions>();
     add_create_options(app, *opts);
     return [opts](Context& ctx) -> Result<int> {
@@ -34,7 +34,7 @@ extern const Command create_command{
     "to specify command(s) that get run when the container is started. To change the\n"
     "command(s) that get executed on start, edit the args parameter of the spec. See\n"
     "\"hull spec --help\" for more explanation.",
-    setup,
+    create_setup,
 };
 
 }  // namespace hull::cli

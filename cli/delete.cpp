@@ -6,7 +6,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App& app) {
+Action delete_setup(CLI::App& app) {
     auto force = std::make_shared<bool>(false);
     app.add_flag("-f,--force", *force, "Forcibly deletes the container if it is still running (uses SIGKILL)");
     return [force](Context& ctx) -> Result<int> {
@@ -28,7 +28,7 @@ extern const Command delete_command{
     "status of \"ubuntu01\" as \"stopped\" the following will delete resources held for\n"
     "\"ubuntu01\" removing \"ubuntu01\" from the hull list of containers:\n\n"
     "       # hull delete ubuntu01",
-    setup,
+    delete_setup,
 };
 
 }  // namespace hull::cli

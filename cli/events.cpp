@@ -15,7 +15,7 @@ struct EventsFlags {
     bool stats = false;
 };
 
-Action setup(CLI::App& app) {
+Action events_setup(CLI::App& app) {
     auto f = std::make_shared<EventsFlags>();
     app.add_option("--interval", f->interval, "set the stats collection interval (default: 5s)");
     app.add_flag("--stats", f->stats, "display the container's stats then exit");
@@ -39,7 +39,7 @@ extern const Command events_command{
     "Where \"<container-id>\" is the name for the instance of the container.\n\n"
     "The events command displays information about the container. By default the\n"
     "information is displayed once every 5 seconds.",
-    setup,
+    events_setup,
 };
 
 }  // namespace hull::cli

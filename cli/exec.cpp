@@ -14,7 +14,7 @@ struct ExecFlags {
     bool ignore_paused = false;
 };
 
-Action setup(CLI::App& app) {
+Action exec_setup(CLI::App& app) {
     auto f = std::make_shared<ExecFlags>();
     runtime::ExecOptions& o = f->opts;
     app.add_option("--console-socket", o.console_socket,
@@ -73,7 +73,7 @@ extern const Command exec_command{
     "For example, if the container is configured to run the linux ps command the\n"
     "following will output a list of processes running in the container:\n\n"
     "       # hull exec <container-id> ps",
-    setup,
+    exec_setup,
     ArgMode::stop_at_first_positional,
 };
 

@@ -5,7 +5,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App&) {
+Action features_setup(CLI::App&) {
     return [](Context& ctx) -> Result<int> {
         HULL_TRY(check_args(ctx, 0, ArgCheck::exact));
         // runc: json.Encoder with SetIndent("", "    "), which ends with a newline.
@@ -23,7 +23,7 @@ extern const Command features_command{
     "Show the enabled features.\n"
     "The result is parsable as a JSON.\n"
     "See https://github.com/opencontainers/runtime-spec/blob/main/features.md for the format.",
-    setup,
+    features_setup,
 };
 
 }  // namespace hull::cli

@@ -1,6 +1,7 @@
 // `hull image SUBCOMMAND`: podman's image command group. `inspect` and `prune` live here;
 // `ls`, `rm`, `pull` and `import` are `images`, `rmi`, `pull` and `import` under another name.
 #include "cli/command.hpp"
+#include "cli/image_commands.hpp"
 #include "cli/image_common.hpp"
 #include "images/catalog.hpp"
 #include "images/progress.hpp"
@@ -191,20 +192,6 @@ Action setup(CLI::App&) {
 
 }  // namespace
 
-extern const Command image_command{
-    "image",
-    "manage images: inspect, prune, ls, rm, pull, import",
-    "<subcommand> [command options] [arguments...]",
-    "Subcommands:\n"
-    "   inspect <image>...   the images' records and configs as JSON\n"
-    "   prune                free blobs and layers no image or container uses\n"
-    "   ls                   the same as `hull images`\n"
-    "   rm <image>...        the same as `hull rmi`\n"
-    "   pull <image>         the same as `hull pull`\n"
-    "   import <file> [name] the same as `hull import`\n"
-    "Every subcommand takes --store DIR (default: $HULL_STORE, else /var/lib/hull).",
-    setup,
-    ArgMode::stop_at_first_positional,
-};
+extern constinit const Command image_command = with_setup(kImageEntry, setup);
 
 }  // namespace hull::cli

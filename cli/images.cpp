@@ -1,6 +1,7 @@
 // `hull images`: the images in the store, as podman lists them (REPOSITORY TAG IMAGE ID CREATED
 // SIZE), as JSON, or as bare image IDs.
 #include "cli/command.hpp"
+#include "cli/image_commands.hpp"
 #include "cli/image_common.hpp"
 #include "images/catalog.hpp"
 #include "images/reference.hpp"
@@ -129,13 +130,6 @@ Action setup(CLI::App& app) {
 
 }  // namespace
 
-extern const Command images_command{
-    "images",
-    "list the images in the image store",
-    "[command options]",
-    "Lists every image record: REPOSITORY, TAG, IMAGE ID (the config digest, as podman\n"
-    "shows it), CREATED (from the image config) and SIZE (the unpacked layers).",
-    setup,
-};
+extern constinit const Command images_command = with_setup(kImagesEntry, setup);
 
 }  // namespace hull::cli

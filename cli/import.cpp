@@ -1,6 +1,7 @@
 // `hull import FILE|DIR [REF]`: an OCI layout, oci-archive, docker-archive or rootfs tarball
 // into the image store (images/import.hpp); prints the image ID.
 #include "cli/command.hpp"
+#include "cli/image_commands.hpp"
 #include "cli/image_common.hpp"
 #include "images/catalog.hpp"
 #include "images/import.hpp"
@@ -42,15 +43,6 @@ Action setup(CLI::App& app) {
 
 }  // namespace
 
-extern const Command import_command{
-    "import",
-    "import an image from an OCI layout, an oci-archive, a docker-archive or a rootfs tarball",
-    "[command options] <file|dir> [<name>]",
-    "The kind is detected: a directory with an oci-layout file, a tar holding oci-layout\n"
-    "(oci-archive) or manifest.json (docker save), else a tarball of a root filesystem (one\n"
-    "layer). The image is recorded as <name>, else under the name the layout or archive gives,\n"
-    "else its manifest digest. Every blob is verified. Prints the image ID.",
-    setup,
-};
+extern constinit const Command import_command = with_setup(kImportEntry, setup);
 
 }  // namespace hull::cli

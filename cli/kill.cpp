@@ -7,7 +7,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App& app) {
+Action kill_setup(CLI::App& app) {
     auto all = std::make_shared<bool>(false);
     app.add_flag("-a,--all", *all, "send the specified signal to all processes inside the container");
     return [all](Context& ctx) -> Result<int> {
@@ -31,7 +31,7 @@ extern const Command kill_command{
     "For example, if the container id is \"ubuntu01\" the following will send a \"KILL\"\n"
     "signal to the init process of the \"ubuntu01\" container:\n\n"
     "       # hull kill ubuntu01 KILL",
-    setup,
+    kill_setup,
 };
 
 }  // namespace hull::cli

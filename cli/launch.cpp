@@ -1,6 +1,7 @@
 // `hull launch IMAGE [CMD...]`: run a container from an image (runtime/launch.hpp does the work).
 // Options end at the image: everything after it is the container's command line.
 #include "cli/command.hpp"
+#include "cli/image_commands.hpp"
 #include "cli/image_common.hpp"
 
 #include "common/strings.hpp"
@@ -87,20 +88,6 @@ Action setup(CLI::App& app) {
 
 }  // namespace
 
-extern const Command launch_command{
-    "launch",
-    "run a container from an image",
-    "[command options] IMAGE [COMMAND [ARG...]]",
-    "Finds IMAGE in the image store (a short name like \"busybox\" is looked up as\n"
-    "localhost/NAME, then docker.io/library/NAME, then as an image embedded in hull's\n"
-    "installation), pulls it when it is not there, and runs COMMAND (default: the\n"
-    "image's) in a new container. Its exit status is the container's (128+N when a\n"
-    "signal N killed it); hull's own failures exit 125.\n\n"
-    "The container's files live in <store>/containers/<id>/. A container named with\n"
-    "--name keeps its changes there until `hull delete <id>`; any other gets a fresh\n"
-    "writable layer in memory. Without --rm a stopped container stays for `hull delete`.",
-    setup,
-    ArgMode::stop_at_first_positional,
-};
+extern constinit const Command launch_command = with_setup(kLaunchEntry, setup);
 
 }  // namespace hull::cli

@@ -12,7 +12,7 @@ struct ListFlags {
     bool quiet = false;
 };
 
-Action setup(CLI::App& app) {
+Action list_setup(CLI::App& app) {
     auto f = std::make_shared<ListFlags>();
     app.add_option("-f,--format", f->format, "select one of: table or json (default: \"table\")");
     app.add_flag("-q,--quiet", f->quiet, "display only container IDs");
@@ -41,7 +41,7 @@ extern const Command list_command{
     "EXAMPLE 2:\n"
     "To list containers created using a non-default value for \"--root\":\n"
     "       # hull --root value list",
-    setup,
+    list_setup,
 };
 
 }  // namespace hull::cli

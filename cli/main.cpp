@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "images/install_paths.hpp"
 
 #include <seccomp.h>
 #include <unistd.h>
@@ -196,7 +197,26 @@ Status apply_globals(const GlobalFlags& f, runtime::Globals& g) {
     return {};
 }
 
-int help_for(const std::vector<std::string>& topics, CLI::App& root) {
+// A command `helper` runs (the image commands in `hull`): exec it with our argv unchanged, so
+// it parses the global options and the command's own exactly as this binary would. Returns
+// only when the helper cannot be run, after reporting that as the command's failure.
+int run_in_helper(const Command& cmd, char** argv, const GlobalFlags& gf) {
+    Status ran = [&]() -> Status {
+        const std::string path = HULL_TRY(images::find_helper(cmd.helper->program, cmd.helper->env_var));
+        ::execv(path.c_str(), argv);
+        return fail_sys(cat("run the ", cmd.helper->program, " helper ", q(path)));
+    }();
+    // Reported as run_command reports a failure: through --log once the globals are applied.
+    runtime::Globals g;
+    if (auto st = apply_globals(gf, g); !st) {
+        report(st.error().message());
+        return 1;
+    }
+    report(ran.error().message());
+    return cmd.helper_failure_status;
+}
+
+int help_for(const std::vector<std::string>& topics, CLI::App& root, char** argv, const GlobalFlags& gf) {
     if (topics.empty()) {
         write_stdout(root.help());
         return 0;
@@ -206,6 +226,7 @@ int help_for(const std::vector<std::string>& topics, CLI::App& root) {
         write_stderr(cat("hull: no help topic for ", q(topics[0]), "\n"));
         return 3;
     }
+    if (c->helper) return run_in_helper(*c, argv, gf);
     CLI::App app{c->summary, cat("hull ", c->name)};
     app.formatter(std::make_shared<HelpFormatter>(command_help_head(*c)));
     app.set_help_flag("-h,--help", "show help");
@@ -296,13 +317,14 @@ int hull_main(int argc, char** argv) {
         write_stdout(root.help());
         return 0;
     }
-    if (*split.first == "help" || *split.first == "h") return help_for(split.rest, root);
+    if (*split.first == "help" || *split.first == "h") return help_for(split.rest, root, argv, gf);
     const Command* cmd = find_command(*split.first);
     if (!cmd) {
         // runc exits 3 here ("No help topic for ..."), apart from its usage errors' 1.
         write_stderr(cat("hull: unknown command ", q(*split.first), "\n"));
         return 3;
     }
+    if (cmd->helper) return run_in_helper(*cmd, argv, gf);
     return run_command(*cmd, split.rest, gf);
 }
 

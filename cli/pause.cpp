@@ -4,7 +4,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App&) {
+Action pause_setup(CLI::App&) {
     return [](Context& ctx) -> Result<int> {
         HULL_TRY(check_args(ctx, 1, ArgCheck::exact));
         HULL_TRY(runtime::pause(ctx.globals, ctx.args[0]));
@@ -22,7 +22,7 @@ extern const Command pause_command{
     "paused.\n\n"
     "The pause command suspends all processes in the instance of the container.\n\n"
     "Use hull list to identify instances of containers and their current status.",
-    setup,
+    pause_setup,
 };
 
 }  // namespace hull::cli

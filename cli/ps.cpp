@@ -63,7 +63,7 @@ Result<std::string> run_ps(const std::vector<std::string>& ps_args) {
     return out;
 }
 
-Action setup(CLI::App& app) {
+Action ps_setup(CLI::App& app) {
     auto format = std::make_shared<std::string>("table");
     app.add_option("-f,--format", *format, "select one of: table or json (default: \"table\")");
     return [format](Context& ctx) -> Result<int> {
@@ -89,7 +89,7 @@ extern const Command ps_command{
     "ps displays the processes running inside a container",
     "[command options] <container-id> [ps options]",
     "",
-    setup,
+    ps_setup,
     ArgMode::stop_at_first_positional,
 };
 

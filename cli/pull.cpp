@@ -1,6 +1,7 @@
 // `hull pull REF`: pulls an image from a registry into the store, through the hull-fetch helper
 // (images/pull.hpp), with podman's flags. Progress goes to stderr, the image ID to stdout.
 #include "cli/command.hpp"
+#include "cli/image_commands.hpp"
 #include "cli/image_common.hpp"
 #include "images/catalog.hpp"
 #include "images/pull.hpp"
@@ -41,17 +42,6 @@ Action setup(CLI::App& app) {
 
 }  // namespace
 
-extern const Command pull_command{
-    "pull",
-    "pull an image from a registry into the image store",
-    "[command options] <image>",
-    "Resolves <image> as podman does (\"busybox\" is docker.io/library/busybox:latest),\n"
-    "picks the manifest for --platform (default: this host's) from a multi-platform image,\n"
-    "and fetches and verifies every blob into the store, then unpacks the layers. Credentials\n"
-    "come from --creds, --authfile, or podman's and docker's auth files. The image ID is\n"
-    "printed on stdout; progress on stderr. Network access is done by the hull-fetch helper\n"
-    "($HULL_FETCH, else beside hull, else ../libexec/hull/).",
-    setup,
-};
+extern constinit const Command pull_command = with_setup(kPullEntry, setup);
 
 }  // namespace hull::cli

@@ -4,7 +4,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App& app) {
+Action restore_setup(CLI::App& app) {
     app.add_option("--console-socket",
                    "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of "
                    "the console's pseudoterminal");
@@ -45,7 +45,7 @@ extern const Command restore_command{
     "restored.\n\n"
     "Restores the saved state of the container instance that was previously saved\n"
     "using the hull checkpoint command.",
-    setup,
+    restore_setup,
 };
 
 }  // namespace hull::cli

@@ -4,7 +4,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App&) {
+Action resume_setup(CLI::App&) {
     return [](Context& ctx) -> Result<int> {
         HULL_TRY(check_args(ctx, 1, ArgCheck::exact));
         HULL_TRY(runtime::resume(ctx.globals, ctx.args[0]));
@@ -22,7 +22,7 @@ extern const Command resume_command{
     "resumed.\n\n"
     "The resume command resumes all processes in the instance of the container.\n\n"
     "Use hull list to identify instances of containers and their current status.",
-    setup,
+    resume_setup,
 };
 
 }  // namespace hull::cli

@@ -2,6 +2,7 @@
 // pin still reaches. An image a container uses (its layers are pinned) is refused without -f;
 // with -f the record goes but the container's pinned layers stay until it unpins them.
 #include "cli/command.hpp"
+#include "cli/image_commands.hpp"
 #include "cli/image_common.hpp"
 #include "images/catalog.hpp"
 
@@ -67,15 +68,6 @@ Action setup(CLI::App& app) {
 
 }  // namespace
 
-extern const Command rmi_command{
-    "rmi",
-    "remove images from the image store",
-    "[command options] <image>...",
-    "Each <image> is a name (\"busybox\" means docker.io/library/busybox:latest) or an image\n"
-    "ID (prefix). The records go first; then the store's garbage collection frees every blob\n"
-    "and layer that no other image or container still uses. It waits for pulls and imports\n"
-    "in progress.",
-    setup,
-};
+extern constinit const Command rmi_command = with_setup(kRmiEntry, setup);
 
 }  // namespace hull::cli

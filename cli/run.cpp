@@ -7,7 +7,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App& app) {
+Action run_setup(CLI::App& app) {
     auto opts = std::make_shared<runtime::RunOptions>();
     add_create_options(app, *opts);
     app.add_flag("-d,--detach", opts->detach, "detach from the container's process");
@@ -38,7 +38,7 @@ extern const Command run_command{
     "to specify command(s) that get run when the container is started. To change the\n"
     "command(s) that get executed on start, edit the args parameter of the spec. See\n"
     "\"hull spec --help\" for more explanation.",
-    setup,
+    run_setup,
 };
 
 }  // namespace hull::cli

@@ -35,7 +35,7 @@ Status write_new_file(const std::string& path, std::string_view data) {
     return {};
 }
 
-Action setup(CLI::App& app) {
+Action spec_setup(CLI::App& app) {
     auto f = std::make_shared<SpecFlags>();
     app.add_option("-b,--bundle", f->bundle, "path to the root of the bundle directory");
     app.add_flag("--rootless", f->rootless, "generate a configuration for a rootless container");
@@ -64,7 +64,7 @@ extern const Command spec_command{
     "work for containers that do not include the \"sh\" program.\n\n"
     "You can pass the parameter --rootless to this command to generate a proper\n"
     "rootless spec file.",
-    setup,
+    spec_setup,
 };
 
 }  // namespace hull::cli

@@ -4,7 +4,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App&) {
+Action start_setup(CLI::App&) {
     return [](Context& ctx) -> Result<int> {
         HULL_TRY(check_args(ctx, 1, ArgCheck::exact));
         HULL_TRY(runtime::start(ctx.globals, ctx.args[0]));
@@ -22,7 +22,7 @@ extern const Command start_command{
     "are starting. The name you provide for the container instance must be unique on\n"
     "your host.\n\n"
     "The start command executes the user defined process in a created container.",
-    setup,
+    start_setup,
 };
 
 }  // namespace hull::cli

@@ -5,7 +5,7 @@
 namespace hull::cli {
 namespace {
 
-Action setup(CLI::App&) {
+Action state_setup(CLI::App&) {
     return [](Context& ctx) -> Result<int> {
         HULL_TRY(check_args(ctx, 1, ArgCheck::exact));
         runtime::ContainerInfo info = HULL_TRY(runtime::state(ctx.globals, ctx.args[0]));
@@ -23,7 +23,7 @@ extern const Command state_command{
     "Where \"<container-id>\" is your name for the instance of the container.\n\n"
     "The state command outputs current state information for the\n"
     "instance of a container.",
-    setup,
+    state_setup,
 };
 
 }  // namespace hull::cli

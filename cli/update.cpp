@@ -94,7 +94,7 @@ Result<nlohmann::json> patch_from_flags(const UpdateFlags& f) {
     return p;
 }
 
-Action setup(CLI::App& app) {
+Action update_setup(CLI::App& app) {
     auto f = std::make_shared<UpdateFlags>();
     app.add_option("-r,--resources", f->resources,
                    "path to the file containing the resources to update or '-' to read from the standard input");
@@ -165,7 +165,7 @@ extern const Command update_command{
     "}\n\n"
     "Note: if data is to be read from a file or the standard input, all\n"
     "other options are ignored.",
-    setup,
+    update_setup,
 };
 
 }  // namespace hull::cli

@@ -1,5 +1,6 @@
 #include "images/pull.hpp"
 
+#include "images/install_paths.hpp"
 #include "images/reference.hpp"
 
 #include "common/fs.hpp"
@@ -7,7 +8,6 @@
 #include "common/unique_fd.hpp"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -23,8 +23,6 @@ extern char** environ;
 
 namespace hull::images {
 namespace {
-
-bool executable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
 
 // The helper's pid while pull_image waits for it; signals that would end hull are passed on,
 // so Ctrl-C, `kill` or a hangup stop the download too (and the helper's status says so).
@@ -90,22 +88,7 @@ private:
 
 }  // namespace
 
-Result<std::string> fetch_helper_path() {
-    if (const char* env = std::getenv("HULL_FETCH"); env && *env) {
-        if (!executable(env)) return fail_msg(cat("$HULL_FETCH names `", env, "`, which is not an executable file"));
-        return std::string(env);
-    }
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return fail_sys("find the hull-fetch helper: readlink `/proc/self/exe`");
-    const std::string dir = fs::dirname(std::string_view(buf, static_cast<size_t>(n)));
-    const std::string beside = fs::join(dir, "hull-fetch");
-    const std::string libexec = fs::clean(fs::join(dir, "../libexec/hull/hull-fetch"));
-    for (const auto& p : {beside, libexec})
-        if (executable(p)) return p;
-    return fail_msg(cat("cannot find the hull-fetch helper: looked at `", beside, "` and `", libexec,
-                        "` (set $HULL_FETCH to its path)"));
-}
+Result<std::string> fetch_helper_path() { return find_helper("hull-fetch", "HULL_FETCH"); }
 
 Result<ImageRecord> pull_image(const std::string& ref, const PullOptions& opts) {
     if (opts.store_root.empty() || opts.store_root.front() != '/')

@@ -1,12 +1,12 @@
 #include "images/resolve.hpp"
 
 #include "images/import.hpp"
+#include "images/install_paths.hpp"
 #include "images/reference.hpp"
 
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 
-#include <limits.h>
 #include <unistd.h>
 
 namespace hull::images {
@@ -35,12 +35,7 @@ std::string_view id_hex(std::string_view ref) {
 
 std::vector<std::string> embedded_image_dirs() {
     std::vector<std::string> dirs;
-    char exe[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        dirs.push_back(fs::clean(fs::join(fs::dirname(exe), "../share/hull/images")));
-    }
+    if (auto bin = hull_bin_dir("find embedded images")) dirs.push_back(fs::clean(fs::join(*bin, "../share/hull/images")));
     for (const char* d : {"/usr/local/share/hull/images", "/usr/share/hull/images"})
         if (dirs.empty() || dirs.front() != d) dirs.emplace_back(d);
     return dirs;

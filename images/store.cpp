@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <ctime>
 #include <mutex>
@@ -30,15 +29,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kDirs[] = {"blobs", "blobs/sha256", "blobs/sha512", "layers", "l", "images", "pins", "locks", "tmp"};
-
-Result<Lease> take_lock(const std::string& path, int op) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return fail_sys(cat("open lock ", q(path)));
-    UniqueFd f(fd);
-    while (::flock(f.get(), op) < 0)
-        if (errno != EINTR) return fail_sys(cat("lock ", q(path)));
-    return Lease(std::move(f));
-}
 
 // A Digest built by hand could carry anything; only a parsed one may become a path.
 Status check_digest(const oci::Digest& d) {
@@ -160,42 +150,6 @@ Status fsync_dir(const std::string& path) {
 
 }  // namespace
 
-// --- names -----------------------------------------------------------------------------------
-
-std::string escape_name(std::string_view name) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (size_t i = 0; i < name.size(); ++i) {
-        auto c = static_cast<unsigned char>(name[i]);
-        bool keep = std::isalnum(c) || c == '-' || c == '_' || (c == '.' && i > 0);
-        if (keep) {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 15]);
-        }
-    }
-    if (out.empty()) out = "%";  // never "" (and "%" alone cannot come from a non-empty name)
-    return out;
-}
-
-Result<std::string> unescape_name(std::string_view s) {
-    if (s == "%") return std::string();
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out.push_back(s[i]);
-            continue;
-        }
-        auto v = i + 2 < s.size() ? parse_int<unsigned>(s.substr(i + 1, 2), 16) : std::nullopt;
-        if (!v) return fail_msg(cat("invalid escaped name ", q(s)));
-        out.push_back(static_cast<char>(*v));
-        i += 2;
-    }
-    return out;
-}
-
 // --- Store::Impl -----------------------------------------------------------------------------
 
 struct Store::Impl {
@@ -206,7 +160,7 @@ struct Store::Impl {
     std::string layer_dir(const oci::Digest& chain) const { return path(cat("layers/", chain.hex)); }
     std::string lock(std::string_view name) const { return path(cat("locks/", name)); }
     std::string record(std::string_view name) const { return path(cat("images/", escape_name(name), ".json")); }
-    std::string pin(std::string_view owner) const { return path(cat("pins/", escape_name(owner), ".json")); }
+    std::string pin(std::string_view owner) const { return pin_path(root, owner); }
 
     Result<LayerInfo> read_layer(const oci::Digest& chain) const;
     Result<ImageRecord> read_record(const std::string& file) const {
@@ -749,11 +703,7 @@ Status Store::pin(std::string_view owner, std::span<const oci::Digest> chain_ids
     return fs::write_file_atomic(impl_->pin(owner), json{{"owner", owner}, {"layers", list}}.dump() + "\n", 0644);
 }
 
-Status Store::unpin(std::string_view owner) {
-    auto lock = HULL_TRY(take_lock(impl_->lock("index"), LOCK_EX));
-    if (::unlink(impl_->pin(owner).c_str()) < 0 && errno != ENOENT) return fail_sys(cat("remove pin ", q(impl_->pin(owner))));
-    return {};
-}
+Status Store::unpin(std::string_view owner) { return images::unpin(impl_->root, owner); }
 
 Result<GcStats> Store::gc() {
     // Exclusive: every writer (BlobWriter, unpack_layer, commit_image) holds a shared lease, so

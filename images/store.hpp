@@ -32,6 +32,7 @@
 //   HULL_TRY(store.commit_image(name, manifest_digest, index_digest));  // unpacks + records
 #pragma once
 
+#include "images/store_layout.hpp"  // Lease, escape_name, pins
 #include "images/unpack.hpp"
 #include "oci-spec/image.hpp"
 
@@ -51,17 +52,6 @@ namespace hull::images {
 class Sha256;  // images/digest.hpp
 
 inline constexpr const char* kDefaultStoreRoot = "/var/lib/hull";
-
-// A held flock; released on destruction.
-class Lease {
-public:
-    Lease() = default;
-    explicit Lease(UniqueFd fd) : fd_(std::move(fd)) {}
-    explicit operator bool() const { return bool(fd_); }
-
-private:
-    UniqueFd fd_;
-};
 
 // One layer of an image, bottom first.
 struct LayerRecord {
@@ -201,10 +191,5 @@ private:
     Status commit_layers(std::span<PendingLayer* const> batch);
     std::unique_ptr<Impl> impl_;
 };
-
-// Escapes a name into a single path component: [A-Za-z0-9._-] kept (a leading '.' escaped),
-// everything else "%XX". Reversible; never "", "." or "..".
-std::string escape_name(std::string_view name);
-Result<std::string> unescape_name(std::string_view escaped);
 
 }  // namespace hull::images

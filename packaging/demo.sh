@@ -4,7 +4,8 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/packaging/deps.sh"
-# The hull target brings the embedded image (build/share/hull/images/busybox.oci.tar) with it.
+# The hull target brings hull-image (which runs `hull launch`) and the embedded image
+# (build/share/hull/images/busybox.oci.tar) with it.
 "$top/packaging/build.sh" hull >/dev/null
 hull="$top/build/bin/hull"
 

@@ -323,21 +323,4 @@ Result<LaunchResult> launch(const Globals& g, const LaunchOptions& o) {
     return LaunchResult{id, *code};
 }
 
-Status remove_launch_leftovers(const std::string& id, const std::string& bundle, const json& config) {
-    if (!config.is_object() || !config.contains("annotations") || !config["annotations"].is_object()) return {};
-    const json& ann = config["annotations"];
-    if (!ann.contains(kAnnotationLaunchStore) || !ann[kAnnotationLaunchStore].is_string()) return {};
-    const std::string root = ann[kAnnotationLaunchStore].get<std::string>();
-    // Only the directory launch() made, in a store that is there: a config.json written by
-    // hand with this annotation can name nothing else.
-    HULL_TRY(validate_id(id));
-    if (root.empty() || root[0] != '/' || fs::clean(root) != root) return {};
-    if (bundle != cat(root, "/containers/", id)) return {};
-    if (!fs::exists(cat(root, "/pins")) || !fs::exists(bundle)) return {};
-    auto store = HULL_TRY(images::Store::open(root));
-    HULL_TRY_CTX(store.unpin(id), cat("container ", q(id)));
-    HULL_TRY_CTX(fs::remove_tree(bundle), cat("container ", q(id)));
-    return {};
-}
-
 }  // namespace hull::runtime

@@ -66,7 +66,8 @@ struct LaunchResult {
 // container, its pin and its bundle are gone when this returns.
 Result<LaunchResult> launch(const Globals& g, const LaunchOptions& opts);
 
-// Called by remove() once a container's state is gone: when its config carries
+// Called by remove() once a container's state is gone (launch_leftovers.cpp, which the static
+// `hull` links without the image store): when its config carries
 // kLaunchStore, unpins the container's layers in that store and removes its bundle, after
 // checking the bundle is exactly <store>/containers/<id>. Anything else is left alone.
 Status remove_launch_leftovers(const std::string& id, const std::string& bundle, const nlohmann::json& config);
