@@ -1,13 +1,19 @@
 // `hull vm run --kernel FILE ...`: boots a kernel in hull's own KVM micro-VM with COM1 on stdio.
 // The tool for debugging guests, and what the OCI VM mode runs underneath.
+#include "cli/args.hpp"
 #include "cli/command.hpp"
+#include "common/fs.hpp"
 #include "common/strings.hpp"
+#include "common/units.hpp"
+#include "runtime/vm/cache.hpp"
+#include "runtime/vm/rootfs_image.hpp"
 #include "runtime/vm/vm.hpp"
 
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <iterator>
 #include <memory>
@@ -24,6 +30,8 @@ struct VmFlags {
     unsigned cpus = 1;
     std::vector<std::string> disks;
     double timeout = 0;
+    std::string older_than;  // prune
+    bool dry_run = false;    // prune
 };
 
 // A terminal on stdin goes raw for the guest (its line editing, its ^C) and comes back as it was.
@@ -107,6 +115,27 @@ Result<vm::VmConfig> to_config(const VmFlags& f) {
     return c;
 }
 
+// `hull vm prune`: the image cache's entries no VM holds (runtime/vm/cache.hpp), one line each.
+Result<int> prune(const VmFlags& f) {
+    vm::PruneOptions o;
+    o.dry_run = f.dry_run;
+    if (!f.older_than.empty())
+        o.older_than = std::chrono::duration_cast<std::chrono::seconds>(
+            HULL_TRY_CTX(parse_go_duration(f.older_than), "--older-than"));
+    const std::string dir = vm::image_cache_dir();
+    const vm::PruneReport r = HULL_TRY_CTX(vm::prune_image_cache(dir, o), "vm prune");
+    const auto size = [](std::uint64_t b) { return format_size(static_cast<std::int64_t>(b)); };
+    std::string out;
+    for (const vm::PrunedFile& p : r.removed)
+        out += cat(o.dry_run ? "would remove " : "removed ", fs::join(dir, p.name), " (", size(p.bytes),
+                   p.temporary ? ", stale temporary file" : "", ")\n");
+    out += cat(o.dry_run ? "Would free " : "Freed ", size(r.bytes_freed), " (", r.removed.size(),
+               r.removed.size() == 1 ? " file" : " files", "; ", r.in_use, " in use and ", r.recent,
+               " recently used kept)\n");
+    write_stdout(out);
+    return 0;
+}
+
 Action setup(CLI::App& app) {
     auto f = std::make_shared<VmFlags>();
     app.add_option("--kernel", f->kernel, "kernel to boot: ELF with a PVH note, ELF vmlinux, or bzImage")
@@ -118,10 +147,17 @@ Action setup(CLI::App& app) {
     add_repeatable(app, "--disk", f->disks, "virtio-blk disk backed by FILE, read-only with :ro; repeatable")
         ->type_name("FILE[:ro]");
     app.add_option("--timeout", f->timeout, "stop the guest and fail after this many seconds")->type_name("SECONDS");
+    app.add_option("--older-than", f->older_than, "prune: only images last used longer ago than this (90m, 24h)")
+        ->type_name("DURATION");
+    app.add_flag("--dry-run", f->dry_run, "prune: list what would be removed, remove nothing");
     return [f](Context& ctx) -> Result<int> {
+        if (!ctx.args.empty() && ctx.args[0] == "prune") {
+            if (ctx.args.size() > 1) return fail_msg(cat("\"vm prune\" takes no arguments, got ", q(ctx.args[1])));
+            return prune(*f);
+        }
         if (ctx.args.empty() || ctx.args[0] != "run")
-            return fail_msg(ctx.args.empty() ? std::string("\"vm\" requires a subcommand: run")
-                                             : cat("unknown vm subcommand ", q(ctx.args[0]), " (want run)"));
+            return fail_msg(ctx.args.empty() ? std::string("\"vm\" requires a subcommand: run or prune")
+                                             : cat("unknown vm subcommand ", q(ctx.args[0]), " (want run or prune)"));
         if (ctx.args.size() > 1) return fail_msg(cat("\"vm run\" takes no arguments, got ", q(ctx.args[1])));
         const vm::VmConfig config = HULL_TRY_CTX(to_config(*f), "vm");
         vm::Vm machine = HULL_TRY_CTX(vm::Vm::create(config), "vm");
@@ -138,7 +174,7 @@ extern const Command vm_command{
     "vm",
     "boot a kernel in hull's own KVM micro-VM, console on stdio",
     "run --kernel FILE [--initrd FILE] [--cmdline STR] [--memory SIZE] [--cpus N] [--disk FILE[:ro]]... "
-    "[--timeout SECONDS]",
+    "[--timeout SECONDS] | prune [--older-than DURATION] [--dry-run]",
     "Boots the kernel with COM1 (8250 UART) on stdin/stdout and, in this order, a virtio-mmio\n"
     "virtio-blk device per --disk, a virtio-console writing to stdout and a second one, the\n"
     "control channel (signals and window sizes for the guest), each declared on the kernel\n"
@@ -156,7 +192,11 @@ extern const Command vm_command{
     "         stderr says which (with the guest's rip where known)\n"
     "   130   SIGINT stopped the VM before the guest listened for signals (143 for SIGTERM:\n"
     "         128 + the signal number)\n\n"
-    "Guest memory is an anonymous memfd: nothing is left behind, even after SIGKILL.",
+    "Guest memory is an anonymous memfd: nothing is left behind, even after SIGKILL.\n\n"
+    "prune removes the VM image cache's entries ($HULL_VM_CACHE, else /var/cache/hull/vm: the\n"
+    "rootfs and layer images and initramfs parts VM containers boot from) that no running VM\n"
+    "holds, and temporary files of interrupted builds; --older-than keeps those used more\n"
+    "recently. They are rebuilt when next needed.",
     setup,
 };
 

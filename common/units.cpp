@@ -1,5 +1,7 @@
 #include "common/units.hpp"
 
+#include "common/strings.hpp"
+
 #include <cstdio>
 
 namespace hull {
@@ -15,6 +17,14 @@ std::string custom_size(const char* format, double size, double base, std::span<
     char buf[64];
     std::snprintf(buf, sizeof buf, format, size, units[u]);
     return buf;
+}
+
+std::string format_size(std::int64_t bytes) {
+    if (bytes < 0) return "?";
+    if (bytes < 1024) return cat(bytes, "B");
+    static const char* const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    // Round first, so 1023.96KiB reads "1.0MiB" rather than "1024.0KiB".
+    return custom_size("%.1f%s", static_cast<double>(bytes) / 1024, 1024, units, 1023.95);
 }
 
 }  // namespace hull

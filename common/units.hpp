@@ -2,6 +2,7 @@
 // "2.1 MB" in `hull images`, podman's "2.1MiB" in pull progress, runc's "2MB" hugetlb names).
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 
@@ -13,5 +14,9 @@ namespace hull {
 // value that `format` would otherwise print as `base` ("1.0MiB", not "1024.0KiB").
 std::string custom_size(const char* format, double size, double base, std::span<const char* const> units,
                         double carry = 0);
+
+// Binary units with one decimal, as podman prints them: "512B", "2.0KiB", "2.1MiB", "1.5GiB";
+// "?" for a negative (unknown) size.
+std::string format_size(std::int64_t bytes);
 
 }  // namespace hull

@@ -13,14 +13,6 @@
 
 namespace hull::images {
 
-std::string format_size(int64_t bytes) {
-    if (bytes < 0) return "?";
-    if (bytes < 1024) return cat(bytes, "B");
-    static const char* const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-    // Round first, so 1023.96KiB reads "1.0MiB" rather than "1024.0KiB".
-    return custom_size("%.1f%s", static_cast<double>(bytes) / 1024, 1024, units, 1023.95);
-}
-
 std::string short_digest(std::string_view digest) {
     if (auto colon = digest.find(':'); colon != std::string_view::npos) digest.remove_prefix(colon + 1);
     return std::string(digest.substr(0, 12));

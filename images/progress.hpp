@@ -10,6 +10,8 @@
 // ProgressPrinter only keeps the states, the clock and the file descriptor.
 #pragma once
 
+#include "common/units.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -21,8 +23,7 @@ namespace hull::images {
 
 enum class ProgressMode { bars, lines, quiet };
 
-// Binary units with one decimal, as podman prints them: "512B", "2.0KiB", "2.1MiB", "1.5GiB".
-std::string format_size(int64_t bytes);
+using hull::format_size;  // common/units.hpp
 // The 12 hex digits podman shows for a digest ("sha256:1a2b..." -> "1a2b3c4d5e6f").
 std::string short_digest(std::string_view digest);
 

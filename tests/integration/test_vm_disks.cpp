@@ -8,6 +8,7 @@
 // Skips, with the reason: not root, no /dev/kvm, or a hull without `vm run` (or, for the
 // container, no mkfs.erofs).
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -164,6 +165,69 @@ TEST_F(VmDisks, ReadOnlyUsersShareAndKeepWritersOut) {
 
     SCOPED_TRACE("a writer while two read");
     expect_in_use(quick_vm(disk_));
+}
+
+// `hull vm prune` on a cache dir of its own ($HULL_VM_CACHE): an entry a running VM holds as
+// its disk stays, an unheld one and a stale temporary file go, a foreign name is never touched,
+// --dry-run removes nothing and --older-than keeps what was used recently.
+TEST_F(VmDisks, PruneRemovesWhatNoVmHolds) {
+    const fs::path cache = base_ / "cache";
+    fs::create_directory(cache);
+    const fs::path held = cache / "0123456789abcdef.erofs";
+    const fs::path unheld = cache / "layers-fedcba9876543210.erofs";
+    const fs::path stale = cache / "initramfs-1111222233334444.cpio.tmp.XyZ123";
+    const fs::path foreign = cache / "notes.txt";
+    for (const fs::path& p : {held, unheld, stale, foreign}) write_text(p, std::string(64 * 1024, 'x'));
+    const std::vector<std::string> env = {"HULL_VM_CACHE=" + cache.string()};
+    const auto prune = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv = {runtime_path(), "vm", "prune"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return run_process(argv, {.timeout = 30s, .env = env});
+    };
+
+    SpinningVm vm(base_, guest_, held.string() + ":ro", "holder");
+    ASSERT_TRUE(vm.wait_spinning()) << vm.describe();
+
+    ProcResult dry = prune({"--dry-run"});
+    EXPECT_EQ(dry.exit_code, 0) << dry.describe();
+    EXPECT_NE(dry.out.find("would remove " + stale.string() + " (64.0KiB, stale temporary file)\n"), std::string::npos)
+        << dry.describe();
+    EXPECT_NE(dry.out.find("would remove " + unheld.string() + " (64.0KiB)\n"), std::string::npos) << dry.describe();
+    EXPECT_EQ(dry.out.find(held.string()), std::string::npos) << dry.describe();
+    EXPECT_NE(dry.out.find("Would free 128.0KiB (2 files; 1 in use and 0 recently used kept)"), std::string::npos)
+        << dry.describe();
+    for (const fs::path& p : {held, unheld, stale, foreign}) EXPECT_TRUE(fs::exists(p)) << p << " gone after --dry-run";
+
+    // Everything was written just now: an age limit keeps the entries, not the stale temporary.
+    ProcResult aged = prune({"--older-than", "1h"});
+    EXPECT_EQ(aged.exit_code, 0) << aged.describe();
+    EXPECT_FALSE(fs::exists(stale)) << aged.describe();
+    EXPECT_TRUE(fs::exists(unheld)) << aged.describe();
+    EXPECT_NE(aged.out.find("1 in use and 1 recently used kept"), std::string::npos) << aged.describe();
+
+    ProcResult all = prune({});
+    EXPECT_EQ(all.exit_code, 0) << all.describe();
+    EXPECT_EQ(all.out, "removed " + unheld.string() + " (64.0KiB)\nFreed 64.0KiB (1 file; 1 in use and 0 recently used kept)\n")
+        << all.describe();
+    EXPECT_TRUE(fs::exists(held)) << "a prune removed the disk of a running VM";
+    EXPECT_TRUE(vm.running()) << vm.describe();
+    EXPECT_TRUE(fs::exists(foreign));
+
+    vm.stop();
+    ProcResult after = prune({});
+    EXPECT_EQ(after.exit_code, 0) << after.describe();
+    EXPECT_FALSE(fs::exists(held)) << after.describe();
+    EXPECT_TRUE(fs::exists(foreign)) << "prune removed a name that is not the cache's";
+
+    SCOPED_TRACE("bad input");
+    for (const auto& [args, err] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--older-than", "yesterday"}, "--older-than"},
+             {{"extra"}, "\"vm prune\" takes no arguments, got `extra`"}}) {
+        ProcResult bad = prune(args);
+        EXPECT_EQ(bad.exit_code, 1) << bad.describe();
+        EXPECT_NE(bad.err.find(err), std::string::npos) << bad.describe();
+        EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.describe();
+    }
 }
 
 // ---------------------------------------------------------------------------
