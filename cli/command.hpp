@@ -32,7 +32,7 @@ enum class ArgMode {
     stop_at_first_positional, // runc's SkipArgReorder: all after the container id is passed through
 };
 
-// A helper program, found by images::find_helper: $<env_var>, else beside hull, else in
+// A helper program, found by find_helper: $<env_var>, else beside hull, else in
 // ../libexec/hull.
 struct Helper {
     const char* program;

@@ -9,7 +9,7 @@
 namespace hull::cli {
 
 // The helper program that runs the image commands, and its $HULL_IMAGE_HELPER override
-// (images::find_helper); installed in libexec/hull.
+// (find_helper); installed in libexec/hull.
 inline constexpr Helper kImageHelper{"hull-image", "HULL_IMAGE_HELPER"};
 
 // An entry run by this binary.

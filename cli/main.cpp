@@ -9,7 +9,7 @@
 #include "cli/command.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
-#include "images/install_paths.hpp"
+#include "common/install_paths.hpp"
 
 #include <seccomp.h>
 #include <unistd.h>
@@ -202,7 +202,7 @@ Status apply_globals(const GlobalFlags& f, runtime::Globals& g) {
 // only when the helper cannot be run, after reporting that as the command's failure.
 int run_in_helper(const Command& cmd, char** argv, const GlobalFlags& gf) {
     Status ran = [&]() -> Status {
-        const std::string path = HULL_TRY(images::find_helper(cmd.helper->program, cmd.helper->env_var));
+        const std::string path = HULL_TRY(find_helper(cmd.helper->program, cmd.helper->env_var));
         ::execv(path.c_str(), argv);
         return fail_sys(cat("run the ", cmd.helper->program, " helper ", q(path)));
     }();

@@ -1,6 +1,6 @@
 #include "images/pull.hpp"
 
-#include "images/install_paths.hpp"
+#include "common/install_paths.hpp"
 #include "images/reference.hpp"
 
 #include "common/fs.hpp"

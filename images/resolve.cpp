@@ -1,7 +1,7 @@
 #include "images/resolve.hpp"
 
 #include "images/import.hpp"
-#include "images/install_paths.hpp"
+#include "common/install_paths.hpp"
 #include "images/reference.hpp"
 
 #include "common/fs.hpp"

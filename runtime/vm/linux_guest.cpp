@@ -1,6 +1,7 @@
 #include "runtime/vm/linux_guest.hpp"
 
 #include "common/fs.hpp"
+#include "common/install_paths.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/vm/host_tools.hpp"
@@ -168,24 +169,7 @@ std::string CpioWriter::finish() {
 // ---- the pieces --------------------------------------------------------------------------
 
 Result<std::string> find_guest_init() {
-    auto usable = [](const std::string& p) {
-        struct stat st;
-        return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
-    };
-    if (const char* env = std::getenv("HULL_GUEST_INIT"); env && *env) {
-        if (!usable(env)) return fail_msg(cat("$HULL_GUEST_INIT ", q(env), ": not an executable file"));
-        return std::string(env);
-    }
-    char exe[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0) return fail_sys("readlink `/proc/self/exe`");
-    std::string dir = fs::dirname(std::string_view(exe, static_cast<std::size_t>(n)));
-    std::string beside = fs::join(dir, kGuestInitName);
-    std::string libexec = fs::clean(cat(dir, "/../libexec/hull"));
-    for (const std::string& p : {beside, fs::join(libexec, kGuestInitName)})
-        if (usable(p)) return p;
-    return fail_msg(cat("vm isolation of a linux image needs hull's guest init: no ", q(kGuestInitName), " in ", q(dir),
-                        " or ", q(libexec), " (or set HULL_GUEST_INIT)"));
+    return HULL_TRY_CTX(find_helper(kGuestInitName, "HULL_GUEST_INIT"), "vm isolation of a linux image needs hull's guest init");
 }
 
 Result<std::vector<std::string>> resolve_modules(const std::string& moddir, std::span<const std::string> wanted,

@@ -643,7 +643,8 @@ TEST_F(LinuxVmTest, NoGuestInitBesideHullIsOneLineAndLeavesNothing) {
     std::string id = new_id();
     unsetenv("HULL_GUEST_INIT");
     ProcResult r = run_process({(bin / "hull").string(), "--root", root_.string(), "run", "--bundle", bundle_.string(), id});
-    expect_one_line_error(r, "vm isolation of a linux image needs hull's guest init: no `hull-guest-init` in `" + bin.string() + "`");
+    expect_one_line_error(r, "vm isolation of a linux image needs hull's guest init: cannot find the hull-guest-init helper: "
+                             "looked at `" + (bin / "hull-guest-init").string() + "`");
     expect_nothing_left(id, bundle_);
     expect_no_cache_temp_files();
 
@@ -651,7 +652,7 @@ TEST_F(LinuxVmTest, NoGuestInitBesideHullIsOneLineAndLeavesNothing) {
     std::string id2 = new_id();
     ProcResult r2 = rt({"run", "--bundle", bundle_.string(), id2});
     unsetenv("HULL_GUEST_INIT");
-    expect_one_line_error(r2, "$HULL_GUEST_INIT `" + (base_ / "nonexistent").string() + "`: not an executable file");
+    expect_one_line_error(r2, "$HULL_GUEST_INIT names `" + (base_ / "nonexistent").string() + "`, which is not an executable file");
     expect_nothing_left(id2, bundle_);
 }
 

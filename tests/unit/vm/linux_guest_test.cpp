@@ -316,7 +316,8 @@ TEST(FindGuestInit, EnvironmentThenBesideTheBinary) {
     ::setenv("HULL_GUEST_INIT", exe.c_str(), 1);
     auto r = find_guest_init();
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().message(), "$HULL_GUEST_INIT `" + exe + "`: not an executable file");
+    EXPECT_EQ(r.error().message(), "vm isolation of a linux image needs hull's guest init: $HULL_GUEST_INIT names `" + exe +
+                                       "`, which is not an executable file");
     ::chmod(exe.c_str(), 0755);
     r = find_guest_init();
     ASSERT_TRUE(r) << r.error().message();

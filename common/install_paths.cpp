@@ -1,14 +1,15 @@
-#include "images/install_paths.hpp"
+#include "common/install_paths.hpp"
 
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
-namespace hull::images {
+namespace hull {
 
 Result<std::string> hull_bin_dir(std::string_view what) {
     char buf[PATH_MAX];
@@ -20,7 +21,10 @@ Result<std::string> hull_bin_dir(std::string_view what) {
 }
 
 Result<std::string> find_helper(std::string_view name, const char* env_var) {
-    auto executable = [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; };
+    auto executable = [](const std::string& p) {
+        struct stat st;
+        return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+    };
     if (const char* env = std::getenv(env_var); env && *env) {
         if (!executable(env)) return fail_msg(cat("$", env_var, " names `", env, "`, which is not an executable file"));
         return std::string(env);
@@ -34,4 +38,4 @@ Result<std::string> find_helper(std::string_view name, const char* env_var) {
                         " to its path)"));
 }
 
-}  // namespace hull::images
+}  // namespace hull
