@@ -23,7 +23,7 @@
 namespace hull::images {
 
 // Where embedded images are looked for, in order: <hull_bin_dir()>/../share/hull/images
-// (a build tree or an installation prefix: images/install_paths.hpp), /usr/local/share/hull/images, /usr/share/hull/images.
+// (a build tree or an installation prefix: common/install_paths.hpp), /usr/local/share/hull/images, /usr/share/hull/images.
 std::vector<std::string> embedded_image_dirs();
 
 // The embedded image file for `name` (a one-component repository like "busybox"), if one exists.
