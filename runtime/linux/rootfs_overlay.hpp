@@ -97,7 +97,9 @@ struct OverlayPlan {
 Result<OverlayPlan> plan_overlay(OverlayRootfs layers, bool legacy_only, size_t page_size);
 
 // Init side, in the container's mount namespace, after the rootfs's parent mount was made
-// private: mounts the overlay on `rootfs` and returns an O_PATH descriptor of its root.
+// private: mounts the overlay on `rootfs` and returns an O_PATH descriptor of its root. The
+// VMM's image builder (runtime/vm/layered_image.cpp) calls it too, in a child's private mount
+// namespace.
 Result<UniqueFd> mount_overlay_root(const OverlayPlan& plan, const std::string& rootfs);
 
 }  // namespace hull::runtime::linux

@@ -3,6 +3,7 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
+#include "runtime/linux/rootfs_overlay.hpp"
 #include "runtime/vm/host_tools.hpp"
 #include "runtime/vm/rootfs_image.hpp"
 
@@ -21,14 +22,18 @@
 namespace hull::vm {
 namespace {
 
+namespace ovl = hull::runtime::linux;
+
 using detail::Fnv64;
 
 // Bumped whenever the mkfs.erofs options below change (they match rootfs_image.cpp's).
 constexpr std::string_view kFormat = "erofs-layers-v1";
 
-// The child: its own mount namespace, the overlay (or the one layer, bound) read-only on `mnt`,
-// then mkfs.erofs. Reports a failed step on `err_fd` before exiting 125.
-[[noreturn]] void build_in_child(const std::vector<std::string>& lowers, const std::string& mnt, const std::string& mkfs,
+// The child: its own mount namespace, the layers' read-only overlay on `mnt`, mounted the way a
+// container's init mounts an overlay root (runtime/linux/rootfs_overlay.hpp: one `lowerdir+` per
+// layer, or mount(2) with names relative to the store's `l/` and nested groups past a page),
+// then mkfs.erofs. Reports a failed step on `out_fd` before exiting 125.
+[[noreturn]] void build_in_child(const ovl::OverlayPlan& plan, const std::string& mnt, const std::string& mkfs,
                                  const std::string& out, int out_fd) {
     auto die = [&](const std::string& msg) {
         (void)!::write(out_fd, msg.data(), msg.size());
@@ -36,14 +41,8 @@ constexpr std::string_view kFormat = "erofs-layers-v1";
     };
     if (::unshare(CLONE_NEWNS) < 0) die(Error::sys("unshare the mount namespace").message());
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) die(Error::sys("make `/` private").message());
-    if (lowers.size() == 1) {
-        if (::mount(lowers[0].c_str(), mnt.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-            die(Error::sys(cat("bind ", q(lowers[0]))).message());
-    } else {
-        std::string opts = "lowerdir=" + join(lowers, ":");
-        if (::mount("overlay", mnt.c_str(), "overlay", MS_RDONLY, opts.c_str()) < 0)
-            die(Error::sys(cat("mount the overlay of ", lowers.size(), " layers")).message());
-    }
+    if (auto root = ovl::mount_overlay_root(plan, mnt); !root)
+        die(cat("mount the overlay of ", plan.layers.lower.size(), " layers: ", root.error().message()));
     int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull >= 0) ::dup2(devnull, 0);
     ::dup2(out_fd, 1);
@@ -74,16 +73,17 @@ Result<CacheEntry> layers_image(std::span<const std::string> lowers, const std::
         if (::stat(buf, &st) < 0) return fail_sys(cat("stat layer ", q(buf)));
         if (!S_ISDIR(st.st_mode)) return fail_msg(cat("layer ", q(l), " is not a directory"));
         std::string r = buf;
-        // mount(2)'s lowerdir list separates with `:` and options with `,`.
-        if (r.find_first_of(":,") != std::string::npos)
-            return fail_msg(cat("layer ", q(r), ": a path with `:` or `,` cannot be an overlay layer"));
         h.add(r);
         h.add_num(st.st_dev);
         h.add_num(st.st_ino);
         real.push_back(std::move(r));
     }
-    if (real.size() > 1 && join(real, ":").size() + 10 >= 4096)
-        return fail_msg(cat("vm isolation of ", real.size(), " layers: the overlay's lowerdir option passes a page"));
+    // Mounted by the names given (the store's short `l/` links keep mount(2)'s option short).
+    ovl::OverlayRootfs layers;
+    layers.lower.assign(lowers.begin(), lowers.end());
+    const char* legacy = std::getenv("HULL_OVERLAY_LEGACY");
+    const ovl::OverlayPlan plan = HULL_TRY(ovl::plan_overlay(std::move(layers), legacy && std::string_view(legacy) == "1",
+                                                             static_cast<size_t>(::sysconf(_SC_PAGESIZE))));
     std::string hex = h.hex();
     std::string image = cat(image_cache_dir(), "/layers-", hex, ".erofs");
     if (auto hit = HULL_TRY_CTX(open_cache_entry(image), "image cache")) return std::move(*hit);
@@ -102,7 +102,7 @@ Result<CacheEntry> layers_image(std::span<const std::string> lowers, const std::
         ::rmdir(mnt.c_str());
         return fail_sys("fork");
     }
-    if (pid == 0) build_in_child(real, mnt, *mkfs, build.tmp_path(), wr.get());
+    if (pid == 0) build_in_child(plan, mnt, *mkfs, build.tmp_path(), wr.get());
     wr.reset();
     std::string last = detail::last_line(detail::read_output(rd.get()));
     int status = 0;

@@ -468,6 +468,52 @@ TEST_F(VmOciTest, OverlayRootBecomesOneImageOfTheMergedLayers) {
     expect_nothing_left(id, bundle_);
 }
 
+// Many layers, named so mount(2)'s option string cannot hold them even relative to their shared
+// parent: the image builder mounts them as a container's init would (one `lowerdir+` each on
+// Linux >= 6.8; with HULL_OVERLAY_LEGACY=1, as before 6.8, nested groups of read-only
+// overlays), and the image shows the top layer's, a middle layer's and the bottom layer's files.
+TEST_F(VmOciTest, OverlayRootOfManyLayersPastAPage) {
+    SKIP_WITHOUT_VM();
+    if (access("/usr/bin/dump.erofs", X_OK) != 0) GTEST_SKIP() << "no dump.erofs (Debian package erofs-utils) to read the image";
+    constexpr int kLayers = 300;
+    std::vector<std::string> lowers;
+    for (int i = 0; i < kLayers; ++i) {
+        char name[64];
+        snprintf(name, sizeof name, "layer-%03d-with-a-name-long-enough", i);
+        fs::path dir = base_ / "many" / name;
+        fs::create_directories(dir);
+        write_text(dir / ("f" + std::to_string(i)), std::to_string(i) + "\n");
+        lowers.push_back(dir.string());
+    }
+    fs::create_directories(fs::path(lowers.back()) / "boot");
+    fs::copy_file(HULL_TEST_GUEST_PVH, fs::path(lowers.back()) / "boot/guest.elf");
+    fs::path mnt = base_ / "empty-root";
+    fs::create_directories(mnt);
+    spec_["root"]["path"] = mnt.string();
+    spec_["root"]["readonly"] = true;
+    spec_["annotations"]["org.hull.rootfs.overlay"] = json{{"lower", lowers}}.dump();
+    set_cmdline("guest.status=9");
+    write_spec();
+    for (bool legacy : {false, true}) {
+        SCOPED_TRACE(legacy ? "mount(2), nested groups" : "as this kernel mounts it");
+        fs::remove_all(base_ / "vm-cache");
+        std::string id = new_id();
+        RunOptions o{.timeout = 120s};
+        if (legacy) o.env.push_back("HULL_OVERLAY_LEGACY=1");
+        ProcResult r = rt({"run", "--bundle", bundle_.string(), id}, o);
+        EXPECT_EQ(r.exit_code, 9) << r.describe();
+        expect_nothing_left(id, bundle_);
+        std::vector<fs::path> images;
+        for (const auto& e : fs::directory_iterator(base_ / "vm-cache")) images.push_back(e.path());
+        ASSERT_EQ(images.size(), 1u);
+        ProcResult ls = run_process({"/usr/bin/dump.erofs", "--ls", "--path=/", images[0].string()});
+        ASSERT_TRUE(ls.ok()) << ls.describe();
+        for (int i : {0, 150, kLayers - 1})
+            EXPECT_NE(ls.out.find(" f" + std::to_string(i) + "\n"), std::string::npos) << "no f" << i << " in\n" << ls.out;
+        EXPECT_NE(ls.out.find(" boot\n"), std::string::npos) << ls.out;
+    }
+}
+
 // Writes an OCI layout holding the test guest as an image for os `none`: one layer with
 // /boot/guest.elf, the label org.hull.vm.kernel naming it. Prints the layer's diff ID.
 static const char kGuestLayout[] = R"PY(
