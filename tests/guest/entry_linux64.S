@@ -4,9 +4,9 @@
    banner says which one the VMM used.
 
    The BSS is not cleared: an ELF loader zeroes p_memsz beyond p_filesz, and fresh guest RAM is
-   zero anyway. Clearing it would touch every page of it, and on this project's nested-PVM
-   /dev/kvm each first touch of a guest page costs about 0.7 ms: clearing the 64-90 KiB BSS
-   took 50-70 ms before the first console byte. */
+   zero anyway. Clearing it would touch every page of it for nothing (it once took 50-70 ms
+   on this project's nested-PVM /dev/kvm, mostly because that loop ran before the guest was
+   set up; a first touch of a page in long mode costs about 5 us there). */
     .section .text.entry, "ax"
     .code64
     .globl _start
