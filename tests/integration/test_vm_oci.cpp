@@ -117,6 +117,19 @@ protected:
         write_spec();
         return rt({"run", "--bundle", bundle_.string(), id}, {.timeout = 60s});
     }
+
+    // What the VM image cache holds: every file in it.
+    std::vector<fs::path> cached_images() const {
+        std::vector<fs::path> images;
+        for (const auto& e : fs::directory_iterator(base_ / "vm-cache")) images.push_back(e.path());
+        return images;
+    }
+    // `dump.erofs --ls` of the image's root: a line per entry, ending " <name>\n".
+    static std::string erofs_root_listing(const fs::path& image) {
+        ProcResult ls = run_process({"/usr/bin/dump.erofs", "--ls", "--path=/", image.string()});
+        EXPECT_TRUE(ls.ok()) << ls.describe();
+        return ls.out;
+    }
 };
 
 TEST_F(VmOciTest, RunExitsWithTheGuestsStatusAndShowsTheRootfsImage) {
@@ -445,15 +458,13 @@ TEST_F(VmOciTest, OverlayRootBecomesOneImageOfTheMergedLayers) {
         EXPECT_NE(r.out.find(kTag + "blk0: erofs superblock magic 0xe0f5e1e2 at byte 1024"), std::string::npos) << r.describe();
         expect_nothing_left(id, bundle_);
     }
-    std::vector<fs::path> images;
-    for (const auto& e : fs::directory_iterator(base_ / "vm-cache")) images.push_back(e.path());
+    std::vector<fs::path> images = cached_images();
     ASSERT_EQ(images.size(), 1u) << "one image for one layer set, no temp files";
     EXPECT_TRUE(images[0].filename().string().starts_with("layers-")) << images[0];
-    ProcResult ls = run_process({"/usr/bin/dump.erofs", "--ls", "--path=/", images[0].string()});
-    ASSERT_TRUE(ls.ok()) << ls.describe();
-    EXPECT_NE(ls.out.find(" kept\n"), std::string::npos) << ls.out;
-    EXPECT_NE(ls.out.find(" boot\n"), std::string::npos) << ls.out;
-    EXPECT_EQ(ls.out.find(" gone\n"), std::string::npos) << ls.out;
+    const std::string ls = erofs_root_listing(images[0]);
+    EXPECT_NE(ls.find(" kept\n"), std::string::npos) << ls;
+    EXPECT_NE(ls.find(" boot\n"), std::string::npos) << ls;
+    EXPECT_EQ(ls.find(" gone\n"), std::string::npos) << ls;
     ProcResult both = run_process({"/usr/bin/dump.erofs", "--path=/both", images[0].string()});
     EXPECT_NE(both.out.find("Size: 4 "), std::string::npos) << "the top layer's `both` (4 bytes) wins\n" << both.out;
 
@@ -503,14 +514,12 @@ TEST_F(VmOciTest, OverlayRootOfManyLayersPastAPage) {
         ProcResult r = rt({"run", "--bundle", bundle_.string(), id}, o);
         EXPECT_EQ(r.exit_code, 9) << r.describe();
         expect_nothing_left(id, bundle_);
-        std::vector<fs::path> images;
-        for (const auto& e : fs::directory_iterator(base_ / "vm-cache")) images.push_back(e.path());
+        std::vector<fs::path> images = cached_images();
         ASSERT_EQ(images.size(), 1u);
-        ProcResult ls = run_process({"/usr/bin/dump.erofs", "--ls", "--path=/", images[0].string()});
-        ASSERT_TRUE(ls.ok()) << ls.describe();
+        const std::string ls = erofs_root_listing(images[0]);
         for (int i : {0, 150, kLayers - 1})
-            EXPECT_NE(ls.out.find(" f" + std::to_string(i) + "\n"), std::string::npos) << "no f" << i << " in\n" << ls.out;
-        EXPECT_NE(ls.out.find(" boot\n"), std::string::npos) << ls.out;
+            EXPECT_NE(ls.find(" f" + std::to_string(i) + "\n"), std::string::npos) << "no f" << i << " in\n" << ls;
+        EXPECT_NE(ls.find(" boot\n"), std::string::npos) << ls;
     }
 }
 
