@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace hull::vm {
 
@@ -35,16 +36,19 @@ Result<Kvm> Kvm::open(const char* path) {
 }
 
 Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
-    // KVM says E2BIG until the buffer is big enough; 256 entries is more than any CPU has today.
-    for (std::uint32_t n = 64; n <= 1024; n *= 2) {
-        std::vector<std::uint8_t> buf(sizeof(KvmCpuidHeader) + n * sizeof(kvm_cpuid_entry2));
+    // KVM says E2BIG until the buffer is big enough, after doing all the work of the answer; 128
+    // entries is more than CPUs have today (75 here), so one call normally does. The buffer is
+    // left uninitialized: KVM fills what it returns.
+    for (std::uint32_t n = 128; n <= 1024; n *= 2) {
+        const std::size_t bytes = sizeof(KvmCpuidHeader) + n * sizeof(kvm_cpuid_entry2);
+        const auto buf = std::make_unique_for_overwrite<std::uint8_t[]>(bytes);
         const KvmCpuidHeader hdr{n, 0};
-        std::memcpy(buf.data(), &hdr, sizeof hdr);
-        if (kvm_ioctl(fd_.get(), kKvmGetSupportedCpuid, buf.data()) == 0) {
+        std::memcpy(buf.get(), &hdr, sizeof hdr);
+        if (kvm_ioctl(fd_.get(), kKvmGetSupportedCpuid, buf.get()) == 0) {
             KvmCpuidHeader got;
-            std::memcpy(&got, buf.data(), sizeof got);
+            std::memcpy(&got, buf.get(), sizeof got);
             std::vector<kvm_cpuid_entry2> entries(std::min(got.nent, n));
-            std::memcpy(entries.data(), buf.data() + sizeof got, entries.size() * sizeof(kvm_cpuid_entry2));
+            std::memcpy(entries.data(), buf.get() + sizeof got, entries.size() * sizeof(kvm_cpuid_entry2));
             return entries;
         }
         if (errno != E2BIG) return fail_sys("KVM_GET_SUPPORTED_CPUID");
