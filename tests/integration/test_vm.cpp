@@ -24,6 +24,7 @@
 #include <elf.h>
 
 #include "harness.hpp"
+#include "vm_support.hpp"
 
 namespace hull::itest {
 namespace {
@@ -96,16 +97,7 @@ protected:
         for (const char* build : {"pvh", "linux64"}) fs::copy_file(built_guest(build), guest_path(build));
     }
 
-    void TearDown() override {
-        if (base_.empty()) return;
-        // Every hull started here names a file under base_, so a survivor (a VMM whose vCPU
-        // thread kept it alive, a helper it forked) shows up by its command line.
-        std::vector<int> left = host_processes_mentioning(base_.string());
-        for (int pid : left) kill(pid, SIGKILL);
-        EXPECT_TRUE(left.empty()) << left.size() << " process(es) left behind, e.g. pid " << left.front();
-        std::error_code ec;
-        fs::remove_all(base_, ec);
-    }
+    void TearDown() override { end_vm_run_test(base_); }
 
     // `hull vm run args...`; a guest that hangs is ended by --timeout, the functional
     // timeout here only catches a VMM that ignores it.

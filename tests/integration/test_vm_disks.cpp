@@ -106,15 +106,7 @@ protected:
         disk_ = (base_ / "shared.img").string();
         write_text(disk_, std::string(64 * 1024, '\0'));
     }
-    void TearDown() override {
-        if (base_.empty()) return;
-        // Every hull started here names base_ on its command line.
-        std::vector<int> left = host_processes_mentioning(base_.string());
-        for (int pid : left) kill(pid, SIGKILL);
-        EXPECT_TRUE(left.empty()) << left.size() << " process(es) left behind, e.g. pid " << left.front();
-        std::error_code ec;
-        fs::remove_all(base_, ec);
-    }
+    void TearDown() override { end_vm_run_test(base_); }
 
     // A short VM that resets at once (status 0) with `disk` as its one disk.
     ProcResult quick_vm(const std::string& disk) const {
