@@ -602,18 +602,6 @@ Result<int> Vm::run(const StopSource* stop) {
     return s.status;
 }
 
-bool Vm::send_signal(int sig) {
-    std::lock_guard lock(s_->dev_mu);
-    return s_->send_signal_locked(sig);
-}
-
-bool Vm::send_window_size(std::uint16_t rows, std::uint16_t cols) {
-    std::lock_guard lock(s_->dev_mu);
-    return s_->send_window_size_locked(rows, cols);
-}
-
-bool Vm::guest_ready() const { return s_->control->guest_ready(); }
-
 Result<int> run_vm(const VmConfig& config, const StopSource* stop) {
     Vm vm = HULL_TRY(Vm::create(config));
     return vm.run(stop);

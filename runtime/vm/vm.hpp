@@ -93,15 +93,6 @@ public:
     // exit status. Call once.
     Result<int> run(const StopSource* stop = nullptr);
 
-    // The control channel, from any thread (not from a signal handler: use StopSource there).
-    // False when the guest has not said kReady, or when the channel already holds
-    // virtio::Console::kMaxPending bytes the guest has not read (the message is dropped, with
-    // one log line).
-    bool send_signal(int sig);
-    bool send_window_size(std::uint16_t rows, std::uint16_t cols);
-    // Whether the guest said kReady (and has not reset the channel since).
-    bool guest_ready() const;
-
     Vm(Vm&&) noexcept;
     Vm& operator=(Vm&&) noexcept;
     ~Vm();
